@@ -1,0 +1,10 @@
+# Sourced by the scripts: project root, the venv's Python, and setup when the venv is missing or stale.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$ROOT/.venv/bin/python"
+export CPATH="$ROOT/.cache/python3.14/usr/include${CPATH:+:$CPATH}"
+ensure_env() {
+  if [ ! -x "$PY" ] || [ ! -f "$ROOT/.venv/.requirements.sha" ] \
+     || [ "$(cat "$ROOT/requirements/test.txt" | sha256sum)" != "$(cat "$ROOT/.venv/.requirements.sha")" ]; then
+    "$ROOT/scripts/setup"
+  fi
+}
