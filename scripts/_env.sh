@@ -4,7 +4,8 @@ PY="$ROOT/.venv/bin/python"
 export CPATH="$ROOT/.cache/python3.14/usr/include${CPATH:+:$CPATH}"
 ensure_env() {
   if [ ! -x "$PY" ] || [ ! -f "$ROOT/.venv/.requirements.sha" ] \
-     || [ "$(cat "$ROOT/requirements/test.txt" | sha256sum)" != "$(cat "$ROOT/.venv/.requirements.sha")" ]; then
+     || [ "$(cat "$ROOT/requirements/test.txt" "$ROOT/requirements/develop.txt" | sha256sum)" \
+          != "$(cat "$ROOT/.venv/.requirements.sha")" ]; then
     "$ROOT/scripts/setup"
   fi
 }
