@@ -508,14 +508,64 @@ def check_entities(integration: Path, report: Report) -> None:
             report.add(path.name, f"{name} does not set _attr_has_entity_name = True")
     for path in integration.rglob("*.py"):
         for item in ast.walk(_parse(path)):
-            if isinstance(item, ast.Attribute) and item.attr == "_attr_icon":
+            if (isinstance(item, ast.Attribute) and item.attr == "_attr_icon") or (
+                isinstance(item, ast.Name) and item.id == "_attr_icon"
+            ):
                 report.add(path.name, "_attr_icon used; icons belong in icons.json")
             if isinstance(item, ast.Call) and _str_keyword(item, "icon") is not None:
                 report.add(path.name, "icon= used; icons belong in icons.json")
 
 
+def _string_constants(integration: Path) -> dict[str, str]:
+    """Module-level NAME = "text" assignments of the integration (const.py and friends)."""
+    constants: dict[str, str] = {}
+    for path in integration.glob("*.py"):
+        for node in _parse(path).body:
+            if not isinstance(node, ast.Assign | ast.AnnAssign):
+                continue
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        constants[target.id] = node.value.value
+    return constants
+
+
+def _error_keys(integration: Path) -> set[str]:
+    """The `key = "..."` class attributes of the engine's errors, raised through `translation_key=err.key`."""
+    keys: set[str] = set()
+    for path in (integration / "engine").glob("*.py"):
+        for node in ast.walk(_parse(path)):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if (
+                        isinstance(item, ast.Assign)
+                        and any(isinstance(t, ast.Name) and t.id == "key" for t in item.targets)
+                        and isinstance(item.value, ast.Constant)
+                    ):
+                        keys.add(str(item.value.value))
+    return keys
+
+
+def _translation_key(call: ast.Call, constants: dict[str, str], error_keys: set[str]) -> list[str]:
+    """The translation keys a call may use: a literal, a constant, or any engine error's key."""
+    for keyword in call.keywords:
+        if keyword.arg != "translation_key":
+            continue
+        value = keyword.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return [value.value]
+        if isinstance(value, ast.Name) and value.id in constants:
+            return [constants[value.id]]
+        if isinstance(value, ast.Attribute) and value.attr == "key":
+            return sorted(error_keys)
+    return []
+
+
 def _translation_uses(integration: Path) -> Iterator[tuple[Path, tuple[str, ...]]]:
     """Yield (file, path in en.json) for every translation key the code uses."""
+    constants = _string_constants(integration)
+    error_keys = _error_keys(integration)
     for path in sorted(integration.rglob("*.py")):
         if "engine" in path.parts:
             continue
@@ -535,16 +585,14 @@ def _translation_uses(integration: Path) -> Iterator[tuple[Path, tuple[str, ...]
                         yield path, ("entity", platform, str(item.value.value), "name")
             if not isinstance(node, ast.Call):
                 continue
-            key = _str_keyword(node, "translation_key")
             name = _call_name(node)
-            if key is None:
-                continue
-            if name in EXCEPTIONS_WITH_TRANSLATIONS:
-                yield path, ("exceptions", key, "message")
-            elif name == "async_create_issue":
-                yield path, ("issues", key, "title")
-            elif name.endswith("Description") and platform in PLATFORMS:
-                yield path, ("entity", platform, key, "name")
+            for key in _translation_key(node, constants, error_keys):
+                if name in EXCEPTIONS_WITH_TRANSLATIONS:
+                    yield path, ("exceptions", key, "message")
+                elif name == "async_create_issue":
+                    yield path, ("issues", key, "title")
+                elif name.endswith("Description") and platform in PLATFORMS:
+                    yield path, ("entity", platform, key, "name")
 
 
 def check_translations(integration: Path, report: Report) -> None:

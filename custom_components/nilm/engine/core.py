@@ -1,0 +1,593 @@
+"""The Engine facade: samples in; events, appliance states, powers and energy out; labels teach it."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+import math
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .classifier import Signature, classify
+from .detector import Detector, Step
+from .energy import Ledger
+from .features import describe
+from .grouping import group_events
+from .model import (
+    Appliance,
+    EngineConfig,
+    Event,
+    EventGroup,
+    InvalidNameError,
+    Sample,
+    Snapshot,
+    UnknownApplianceError,
+    UnknownEventError,
+    UnknownGroupError,
+    Update,
+)
+from .tracker import Tracker
+
+DEFAULT_STATE = "on"
+MAX_NAME_LENGTH = 64
+# Readings beyond any household supply are meter faults, not power.
+MAX_ABS_POWER_W = 1.0e6
+# Identified and labeled events kept for relabeling, besides the bounded pending ones.
+MAX_KEPT_EVENTS = 2000
+BASELOAD_HOURS = 24
+
+type FloatArray = NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class ApplianceRecord:
+    """The engine's own record of an appliance."""
+
+    id: str
+    name: str
+    states: list[str] = field(default_factory=lambda: [DEFAULT_STATE])
+    confidence: float = 0.0
+    last_event_id: str | None = None
+
+
+@dataclass(slots=True)
+class Learning:
+    """Learn mode: events until `until` belong to this appliance."""
+
+    appliance_id: str
+    state: str | None
+    until: float
+
+
+class Engine:
+    """Non-intrusive load monitoring of one meter: the API the integration and the tools drive."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        """Start empty: no appliance knowledge."""
+        self.config = config or EngineConfig()
+        self.zone = ZoneInfo(self.config.timezone)
+        self.detector = Detector(self.config.event_threshold_w, self.config.gap_s)
+        self.tracker = Tracker()
+        self.ledger = Ledger()
+        self.appliances: dict[str, ApplianceRecord] = {}
+        self.signatures: dict[tuple[str, str], Signature] = {}
+        self.event_log: OrderedDict[str, Event] = OrderedDict()
+        self.event_seq = 0
+        self.appliance_seq = 0
+        self.learning: Learning | None = None
+        self.hourly_minima: deque[tuple[int, float]] = deque(maxlen=BASELOAD_HOURS)
+        self.baseload_w = 0.0
+        self.last_t: float | None = None
+        self.mains_w: float | None = None
+        self.share = 1.0
+        self.dropped = 0
+        self.last_event: Event | None = None
+        self.gap_pending = False
+
+    # ----------------------------------------------------------------- feeding
+    def feed(self, samples: Sequence[Sample]) -> Update:
+        """Feed readings in any order or quality; bad ones are dropped and counted."""
+        if not samples:
+            return Update()
+        return self.feed_arrays(
+            [s.t for s in samples],
+            [s.p for s in samples],
+            q=_column([s.q for s in samples]),
+            i=_column([s.i for s in samples]),
+        )
+
+    def feed_arrays(
+        self,
+        t: ArrayLike,
+        p: ArrayLike,
+        q: ArrayLike | None = None,
+        i: ArrayLike | None = None,
+        v: ArrayLike | None = None,
+        pf: ArrayLike | None = None,
+        *,
+        powers: dict[str, FloatArray] | None = None,
+    ) -> Update:
+        """Feed columns (the fast replay path). With `powers`, fill it with each appliance's power per kept row.
+
+        Voltage and power factor are accepted for symmetry with the meter; the step features use P, Q and I.
+        """
+        del v, pf
+        t_arr = np.asarray(t, dtype=np.float64).ravel()
+        p_arr = np.asarray(p, dtype=np.float64).ravel()
+        if t_arr.shape != p_arr.shape:
+            raise ValueError("t and p must have the same length")
+        n_in = t_arr.size
+        keep = np.isfinite(t_arr) & np.isfinite(p_arr) & (np.abs(p_arr) < MAX_ABS_POWER_W)
+        keep &= _strictly_after(t_arr, self.last_t)
+        t_arr, p_arr = t_arr[keep], p_arr[keep]
+        q_arr = _optional(q, keep, n_in)
+        i_arr = _optional(i, keep, n_in)
+        update = Update(accepted=int(t_arr.size), dropped=int(n_in - t_arr.size))
+        self.dropped += update.dropped
+        if t_arr.size == 0:
+            return update
+        steps = self.detector.process(
+            t_arr.tolist(),
+            p_arr.tolist(),
+            None if q_arr is None else q_arr.tolist(),
+            None if i_arr is None else i_arr.tolist(),
+        )
+        self._integrate_from_previous(t_arr[0])
+        start = 0
+        for step in steps:
+            self._integrate(t_arr, p_arr, start, step.index, powers)
+            update.events.append(self._on_step(step))
+            start = step.index
+        self._integrate(t_arr, p_arr, start, t_arr.size, powers)
+        self._update_baseload(t_arr, p_arr)
+        self.last_t = float(t_arr[-1])
+        self.mains_w = float(p_arr[-1])
+        self.share = float(self.tracker.shares(p_arr[-1:])[0])
+        for component in self.tracker.recheck(self.last_t, self.detector.level_w, self.baseload_w):
+            self._note_stale(component.appliance_id)
+        return update
+
+    def mark_gap(self) -> None:
+        """The source was lost: no step or energy is measured across the outage."""
+        self.detector.gap()
+        self.gap_pending = True
+
+    def _integrate_from_previous(self, t0: float) -> None:
+        """Energy of the interval between the previous batch's last sample and this batch's first."""
+        if self.last_t is None or self.mains_w is None or self.gap_pending:
+            self.gap_pending = False
+            return
+        dt = t0 - self.last_t
+        if dt > self.config.gap_s:
+            return
+        self._account(np.array([self.mains_w]), np.array([dt]), np.array([self.share]))
+
+    def _integrate(
+        self,
+        t: FloatArray,
+        p: FloatArray,
+        start: int,
+        stop: int,
+        powers: dict[str, FloatArray] | None,
+    ) -> None:
+        """Energy of rows [start, stop) at the current on-powers (each row's power holds until the next row)."""
+        if stop <= start:
+            return
+        mains = p[start:stop]
+        share = self.tracker.shares(mains)
+        if powers is not None:
+            for appliance_id, (power, _state) in self.tracker.appliance_powers().items():
+                column = powers.setdefault(appliance_id, np.zeros(t.size))
+                if column.size != t.size:
+                    continue
+                column[start:stop] = power * share
+        end = min(stop, t.size - 1)
+        if end <= start:
+            return
+        dt = t[start + 1 : end + 1] - t[start:end]
+        dt = np.where(dt > self.config.gap_s, 0.0, dt)
+        if self.ledger.period_end is None or t[end] >= self.ledger.period_end:
+            self._roll_period(t, start, end)
+        self._account(mains[: end - start], dt, share[: end - start])
+
+    def _roll_period(self, t: FloatArray, start: int, end: int) -> None:
+        self.ledger.roll(float(t[start]), self.config.billing_day, self.zone)
+        if self.ledger.period_end is not None and t[end] >= self.ledger.period_end:
+            # A batch spanning a period boundary is rare (a replay); charge it to the period it starts in.
+            self.ledger.roll(float(t[end]), self.config.billing_day, self.zone)
+
+    def _account(self, mains: FloatArray, dt: FloatArray, share: FloatArray) -> None:
+        price = self.config.price_per_kwh
+        for appliance_id, (power, _state) in self.tracker.appliance_powers().items():
+            self.ledger.add(appliance_id, power * float(np.dot(share, dt)), price)
+        explained = self.tracker.total_w() * share
+        unidentified = np.maximum(0.0, mains - self.baseload_w - explained)
+        self.ledger.add_mains(
+            float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
+        )
+
+    def _update_baseload(self, t: FloatArray, p: FloatArray) -> None:
+        # Minima of a short moving average, so the meter's noise does not pull the estimate down.
+        width = min(5, p.size)
+        p = np.convolve(p, np.full(width, 1.0 / width), mode="valid")
+        t = t[width - 1 :]
+        hours = np.floor(t / 3600.0).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(hours)) + 1
+        starts = np.concatenate(([0], cuts))
+        minima = np.minimum.reduceat(p, starts)
+        for hour, low in zip(hours[starts].tolist(), minima.tolist(), strict=True):
+            lowest = low
+            if self.hourly_minima and self.hourly_minima[-1][0] == hour:
+                lowest = min(low, self.hourly_minima[-1][1])
+                self.hourly_minima.pop()
+            self.hourly_minima.append((hour, max(0.0, lowest)))
+        ordered = sorted(m for _, m in self.hourly_minima)
+        # A low quantile of hourly minima: the always-on load, robust to one odd dip.
+        self.baseload_w = ordered[len(ordered) // 10]
+
+    # ----------------------------------------------------------------- events
+    def _on_step(self, step: Step) -> Event:
+        self.event_seq += 1
+        features = describe(step, self.zone)
+        event = Event(
+            id=f"e{self.event_seq}",
+            t=step.t,
+            dp=step.dp,
+            kind="on" if step.dp > 0 else "off",
+            dq=step.dq,
+            di=step.di,
+            pf=features["pf"],
+            overshoot_w=step.overshoot_w,
+            transient_s=step.transient_s,
+            hour=features["hour"] or 0.0,
+            level_w=step.level_after,
+        )
+        if self.learning is not None and step.t > self.learning.until:
+            self.learning = None
+        if self.learning is not None:
+            self._remember(event)
+            self._apply_label(event, self.learning.appliance_id, self.learning.state)
+        else:
+            self._identify(event)
+            self._remember(event)
+        for component in self.tracker.recheck(step.t, step.level_after, self.baseload_w):
+            self._note_stale(component.appliance_id)
+        self.last_event = event
+        return event
+
+    def _identify(self, event: Event) -> None:
+        magnitude = abs(event.dp)
+        dq_on = None if event.dq is None else (event.dq if event.dp >= 0 else -event.dq)
+        if event.kind == "off":
+            options = [
+                (sig, self.tracker.expected_power(*key))
+                for key, sig in self.signatures.items()
+                if key in self.tracker.active
+            ]
+        else:
+            options = [
+                (sig, None)
+                for key, sig in self.signatures.items()
+                if key not in self.tracker.active
+            ]
+        decision = classify(magnitude, dq_on, options, self.detector.noise_w)
+        event.candidates = decision.candidates
+        event.confidence = decision.confidence
+        best = decision.best
+        if best is None or decision.confidence < self.config.confidence_threshold:
+            event.status = "unidentified"
+            return
+        event.status = "identified"
+        event.appliance_id, event.state = best
+        self._switch(event)
+
+    def _switch(self, event: Event) -> None:
+        """Apply an identified or labeled event to the tracker and the appliance's record."""
+        assert event.appliance_id is not None
+        assert event.state is not None
+        if event.kind == "on":
+            self.tracker.switch_on(event.appliance_id, event.state, event.dp, event.t, event.id)
+        else:
+            self.tracker.switch_off(event.appliance_id, event.state, event.t)
+        record = self.appliances[event.appliance_id]
+        record.confidence = event.confidence
+        record.last_event_id = event.id
+
+    def _note_stale(self, appliance_id: str) -> None:
+        record = self.appliances.get(appliance_id)
+        if record is not None:
+            record.confidence = 0.0
+
+    def _remember(self, event: Event) -> None:
+        self.event_log[event.id] = event
+        pending = [e.id for e in self.event_log.values() if e.status == "unidentified"]
+        for event_id in pending[: max(0, len(pending) - self.config.max_pending_events)]:
+            del self.event_log[event_id]
+        if len(self.event_log) > self.config.max_pending_events + MAX_KEPT_EVENTS:
+            for event_id in [e.id for e in self.event_log.values() if e.status != "unidentified"][
+                :100
+            ]:
+                del self.event_log[event_id]
+
+    # ----------------------------------------------------------------- labels
+    def label_event(self, event_id: str, appliance: str, state: str | None = None) -> Appliance:
+        """The user's word on an event: it is this appliance (existing id or name, or a new name)."""
+        event = self._event(event_id)
+        record = self._resolve_or_create(appliance)
+        if state is not None:
+            state = _valid_name(state)
+        self._apply_label(event, record.id, state)
+        return self._view(record)
+
+    def _apply_label(self, event: Event, appliance_id: str, state: str | None) -> None:
+        record = self.appliances[appliance_id]
+        self._unlearn(event)
+        state = state or self._closest_state(record, abs(event.dp))
+        if state not in record.states:
+            record.states.append(state)
+        signature = self.signatures.setdefault((record.id, state), Signature(record.id, state))
+        signature.add(event.id, event.dp, event.dq, self.config.max_labeled_per_signature)
+        was_current = self._is_latest_for_tracker(event)
+        event.status = "labeled"
+        event.appliance_id = record.id
+        event.state = state
+        event.confidence = 1.0
+        if was_current:
+            self._switch(event)
+
+    def _is_latest_for_tracker(self, event: Event) -> bool:
+        """True when the event is recent enough to change what is on now (no later event of that sort)."""
+        if self.last_event is None or event.id == self.last_event.id:
+            # Undo a wrong identification of this very event before applying the label.
+            for key, component in list(self.tracker.active.items()):
+                if component.event_id == event.id:
+                    del self.tracker.active[key]
+            return True
+        return event.t >= self.last_event.t
+
+    def _unlearn(self, event: Event) -> None:
+        if event.status == "labeled" and event.appliance_id is not None and event.state is not None:
+            signature = self.signatures.get((event.appliance_id, event.state))
+            if signature is not None and signature.remove(event.id) and not signature.entries:
+                del self.signatures[(event.appliance_id, event.state)]
+
+    def _closest_state(self, record: ApplianceRecord, magnitude: float) -> str:
+        known = [
+            (abs(sig.mean_dp() - magnitude), sig.state)
+            for key, sig in self.signatures.items()
+            if key[0] == record.id
+        ]
+        if not known:
+            return record.states[0]
+        return min(known)[1]
+
+    def label_group(self, group_id: str, appliance: str, state: str | None = None) -> int:
+        """Label every event of a group of similar unidentified events; returns how many."""
+        group = next((g for g in self.groups() if g.id == group_id), None)
+        if group is None:
+            raise UnknownGroupError(f"no group {group_id!r}")
+        for event_id in group.event_ids:
+            self.label_event(event_id, appliance, state)
+        return group.count
+
+    def ignore_event(self, event_id: str) -> None:
+        """The user says this event is nothing to learn from."""
+        event = self._event(event_id)
+        self._unlearn(event)
+        event.status = "ignored"
+
+    def start_learning(
+        self,
+        appliance: str,
+        state: str | None = None,
+        duration_s: float = 120.0,
+        now: float | None = None,
+    ) -> Appliance:
+        """Learn mode: the next events within duration_s belong to this appliance."""
+        record = self._resolve_or_create(appliance)
+        start = now if now is not None else (self.last_t or 0.0)
+        self.learning = Learning(
+            record.id, None if state is None else _valid_name(state), start + duration_s
+        )
+        return self._view(record)
+
+    # ----------------------------------------------------------------- appliances
+    def create_appliance(self, name: str) -> Appliance:
+        """A new appliance with no signature yet."""
+        name = _valid_name(name)
+        if self._find(name) is not None:
+            raise InvalidNameError(f"an appliance named {name!r} exists")
+        self.appliance_seq += 1
+        record = ApplianceRecord(id=f"{self.appliance_seq:06x}", name=name)
+        self.appliances[record.id] = record
+        return self._view(record)
+
+    def rename_appliance(self, appliance_id: str, name: str) -> Appliance:
+        """Give an appliance another name."""
+        record = self._record(appliance_id)
+        name = _valid_name(name)
+        other = self._find(name)
+        if other is not None and other.id != record.id:
+            raise InvalidNameError(f"an appliance named {name!r} exists")
+        record.name = name
+        return self._view(record)
+
+    def merge_appliances(self, source_id: str, target_id: str) -> Appliance:
+        """Fold one appliance into another: signatures, events and energy move; the source disappears."""
+        source, target = self._record(source_id), self._record(target_id)
+        if source.id == target.id:
+            raise InvalidNameError("an appliance cannot be merged into itself")
+        for (appliance_id, state), signature in list(self.signatures.items()):
+            if appliance_id != source.id:
+                continue
+            del self.signatures[(appliance_id, state)]
+            merged = self.signatures.setdefault((target.id, state), Signature(target.id, state))
+            for event_id, dp, dq in signature.entries:
+                merged.add(event_id, dp, dq, self.config.max_labeled_per_signature)
+            if state not in target.states:
+                target.states.append(state)
+        for event in self.event_log.values():
+            if event.appliance_id == source.id:
+                event.appliance_id = target.id
+        self.tracker.forget(source.id)
+        self.ledger.merge(source.id, target.id)
+        del self.appliances[source.id]
+        return self._view(target)
+
+    def delete_appliance(self, appliance_id: str) -> None:
+        """Forget an appliance; its labeled events become unidentified again."""
+        record = self._record(appliance_id)
+        for key in [k for k in self.signatures if k[0] == record.id]:
+            del self.signatures[key]
+        for event in self.event_log.values():
+            if event.appliance_id == record.id:
+                event.appliance_id = None
+                event.state = None
+                event.status = "unidentified"
+                event.confidence = 0.0
+        self.tracker.forget(record.id)
+        self.ledger.forget(record.id)
+        del self.appliances[record.id]
+
+    def set_price(self, price_per_kwh: float) -> None:
+        """Energy from now on costs this much per kWh."""
+        if not math.isfinite(price_per_kwh) or price_per_kwh < 0:
+            raise ValueError("price must be a finite, non-negative number")
+        self.config.price_per_kwh = price_per_kwh
+
+    # ----------------------------------------------------------------- state
+    def to_dict(self) -> dict[str, Any]:
+        """Versioned, JSON-able state: appliances, signatures, events, counters."""
+        from .serialize import to_dict  # serialize builds on this module
+
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: EngineConfig | None = None) -> Self:
+        """Restore state written by to_dict; raises StateError when it cannot."""
+        from .serialize import from_dict  # serialize builds on this module
+
+        return from_dict(data, config, cls)
+
+    # ----------------------------------------------------------------- views
+    def events(self, kind: str = "pending") -> list[Event]:
+        """Stored events: pending (unidentified), labeled, or all; newest first."""
+        wanted = {
+            "pending": ("unidentified",),
+            "labeled": ("labeled",),
+            "all": ("identified", "unidentified", "labeled", "ignored"),
+        }.get(kind)
+        if wanted is None:
+            raise ValueError(f"unknown event kind {kind!r}")
+        return [
+            replace(e, candidates=list(e.candidates))
+            for e in reversed(self.event_log.values())
+            if e.status in wanted
+        ]
+
+    def groups(self) -> list[EventGroup]:
+        """Similar unidentified events, largest groups first."""
+        return group_events(self.event_log.values())
+
+    def snapshot(self) -> Snapshot:
+        """What entities show now."""
+        powers = self.tracker.appliance_powers()
+        appliances = {record.id: self._view(record, powers) for record in self.appliances.values()}
+        explained = sum(a.power_w for a in appliances.values())
+        mains = self.mains_w
+        unidentified = 0.0 if mains is None else max(0.0, mains - self.baseload_w - explained)
+        return Snapshot(
+            t=self.last_t,
+            mains_w=mains,
+            baseload_w=self.baseload_w,
+            unidentified_w=unidentified,
+            unidentified_energy_kwh=self.ledger.unidentified_kwh,
+            pending_count=sum(1 for e in self.event_log.values() if e.status == "unidentified"),
+            last_event=None if self.last_event is None else replace(self.last_event),
+            appliances=appliances,
+            projected_bill=self.ledger.projected_bill(self.last_t),
+            period_cost=self.ledger.mains_period_cost,
+            period_start=self.ledger.period_start,
+        )
+
+    def _view(
+        self, record: ApplianceRecord, powers: dict[str, tuple[float, str]] | None = None
+    ) -> Appliance:
+        powers = self.tracker.appliance_powers() if powers is None else powers
+        power, state = powers.get(record.id, (0.0, None))
+        return Appliance(
+            id=record.id,
+            name=record.name,
+            states=list(record.states),
+            on=record.id in powers,
+            state=state,
+            power_w=power * self.share,
+            energy_kwh=self.ledger.energy_kwh.get(record.id, 0.0),
+            cost=self.ledger.period_cost.get(record.id, 0.0),
+            confidence=record.confidence,
+            last_event_id=record.last_event_id,
+        )
+
+    # ----------------------------------------------------------------- lookups
+    def _event(self, event_id: str) -> Event:
+        event = self.event_log.get(event_id)
+        if event is None:
+            raise UnknownEventError(f"no event {event_id!r}")
+        return event
+
+    def _record(self, appliance_id: str) -> ApplianceRecord:
+        record = self.appliances.get(appliance_id)
+        if record is None:
+            raise UnknownApplianceError(f"no appliance {appliance_id!r}")
+        return record
+
+    def _find(self, ref: str) -> ApplianceRecord | None:
+        if ref in self.appliances:
+            return self.appliances[ref]
+        folded = ref.strip().casefold()
+        return next((r for r in self.appliances.values() if r.name.casefold() == folded), None)
+
+    def _resolve_or_create(self, ref: str) -> ApplianceRecord:
+        record = self._find(ref)
+        if record is None:
+            record = self.appliances[self.create_appliance(ref).id]
+        return record
+
+
+def _valid_name(name: str) -> str:
+    cleaned = " ".join(str(name).split())
+    if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidNameError(f"a name must have 1 to {MAX_NAME_LENGTH} characters")
+    return cleaned
+
+
+def _column(values: list[float | None]) -> list[float] | None:
+    """A column of optional readings, or None when no reading has it."""
+    if all(v is None for v in values):
+        return None
+    return [math.nan if v is None else v for v in values]
+
+
+def _optional(column: ArrayLike | None, keep: NDArray[np.bool_], n: int) -> FloatArray | None:
+    """An optional column restricted to kept rows; None unless every kept row has a finite value."""
+    if column is None:
+        return None
+    arr = np.asarray(column, dtype=np.float64).ravel()
+    if arr.size != n:
+        return None
+    arr = arr[keep]
+    return arr if arr.size and bool(np.isfinite(arr).all()) else None
+
+
+def _strictly_after(t: FloatArray, last_t: float | None) -> NDArray[np.bool_]:
+    """Rows later than every earlier row and the previous batch: drops duplicates and out-of-order rows."""
+    finite = np.where(np.isfinite(t), t, -np.inf)
+    running = np.maximum.accumulate(finite)
+    before = np.concatenate(([-np.inf if last_t is None else last_t], running[:-1]))
+    before = np.maximum(before, -np.inf if last_t is None else last_t)
+    kept: NDArray[np.bool_] = finite > before
+    return kept

@@ -1,0 +1,215 @@
+"""Steady-state event detection: a sustained step between two steady levels is an event.
+
+The per-sample path is a lean loop over plain floats (it must sustain hundreds of thousands of samples per
+second); everything else happens only when a step is confirmed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+import math
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A confirmed step: where it started, its size between steady means, and its transient."""
+
+    index: int
+    t: float
+    dp: float
+    dq: float | None
+    di: float | None
+    level_before: float
+    level_after: float
+    overshoot_w: float
+    transient_s: float
+
+
+class Detector:
+    """Finds steps between steady states in an irregular stream, re-anchoring after gaps."""
+
+    # Relative band: large loads fluctuate by a percent or two without switching.
+    RELATIVE_BAND = 0.015
+    # Noise multiple for the adaptive threshold: a step must stand well above the meter's noise.
+    NOISE_FACTOR = 6.0
+    # A transition that has not settled after this long is re-anchored without an event.
+    MAX_TRANSITION_S = 600.0
+
+    def __init__(self, threshold_w: float, gap_s: float) -> None:
+        """Start with no level: the first sample anchors it."""
+        self.threshold_w = threshold_w
+        self.gap_s = gap_s
+        self.noise_w = 0.0
+        self.period_s = 1.0
+        self.last_t: float | None = None
+        self._reset_levels()
+
+    def _reset_levels(self) -> None:
+        self._win_p: deque[float] = deque(maxlen=self.settle_n)
+        self._win_q: deque[float] = deque(maxlen=self.settle_n)
+        self._win_i: deque[float] = deque(maxlen=self.settle_n)
+        self._trans: list[tuple[int, float, float, float | None, float | None]] = []
+
+    @property
+    def settle_n(self) -> int:
+        """Samples that make a steady level: three at 1-5 s, two at coarser periods."""
+        return 3 if self.period_s <= 5.0 else 2
+
+    @property
+    def level_w(self) -> float | None:
+        """The current steady level (mean of the last steady samples), if anchored."""
+        return sum(self._win_p) / len(self._win_p) if self._win_p else None
+
+    def gap(self) -> None:
+        """The source was lost: forget the level so no step is measured across the outage."""
+        self._reset_levels()
+
+    def threshold(self) -> float:
+        """The step threshold: the configured minimum, raised on noisy meters."""
+        return max(self.threshold_w, self.NOISE_FACTOR * self.noise_w)
+
+    def process(
+        self,
+        t: list[float],
+        p: list[float],
+        q: list[float] | None,
+        i: list[float] | None,
+        offset: int = 0,
+    ) -> list[Step]:
+        """Run over clean, strictly increasing samples; returns the steps confirmed."""
+        steps: list[Step] = []
+        win_p, win_q, win_i, trans = self._win_p, self._win_q, self._win_i, self._trans
+        last_t = self.last_t
+        gap_s = self.gap_s
+        noise = self.noise_w
+        thr = self.threshold()
+        rel = self.RELATIVE_BAND
+        n_settle = self.settle_n
+        level = sum(win_p) / len(win_p) if win_p else 0.0
+        prev_p = win_p[-1] if win_p else 0.0
+        period = self.period_s
+        for k in range(len(t)):
+            tk = t[k]
+            pk = p[k]
+            if last_t is not None:
+                dt = tk - last_t
+                if dt > gap_s:
+                    win_p.clear()
+                    win_q.clear()
+                    win_i.clear()
+                    trans.clear()
+                else:
+                    period += 0.01 * (dt - period)
+            last_t = tk
+            if not win_p:
+                win_p.append(pk)
+                if q is not None:
+                    win_q.append(q[k])
+                if i is not None:
+                    win_i.append(i[k])
+                level = pk
+                prev_p = pk
+                continue
+            band = max(0.5 * thr, rel * abs(level), 3.0 * noise)
+            if not trans:
+                if -band <= pk - level <= band:
+                    # Steady: track the level and the sample-to-sample noise.
+                    noise += 0.01 * (0.8 * abs(pk - prev_p) - noise)
+                    prev_p = pk
+                    if len(win_p) == win_p.maxlen:
+                        level += (pk - win_p[0]) / len(win_p)
+                        win_p.append(pk)
+                    else:
+                        win_p.append(pk)
+                        level = sum(win_p) / len(win_p)
+                    if q is not None:
+                        win_q.append(q[k])
+                    if i is not None:
+                        win_i.append(i[k])
+                    continue
+                thr = max(self.threshold_w, self.NOISE_FACTOR * noise)
+            trans.append(
+                (
+                    k + offset,
+                    tk,
+                    pk,
+                    q[k] if q is not None else None,
+                    i[k] if i is not None else None,
+                )
+            )
+            if len(trans) < n_settle:
+                continue
+            tail = [s[2] for s in trans[-n_settle:]]
+            new_level = sum(tail) / n_settle
+            new_band = max(0.5 * thr, rel * abs(new_level), 3.0 * noise)
+            if max(tail) - min(tail) > 2.0 * new_band:
+                if tk - trans[0][1] > self.MAX_TRANSITION_S:
+                    self._anchor(trans[-n_settle:], win_p, win_q, win_i)
+                    level = sum(win_p) / len(win_p)
+                    prev_p = pk
+                    trans.clear()
+                continue
+            dp = new_level - level
+            if abs(dp) >= thr:
+                steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i))
+            self._anchor(trans[-n_settle:], win_p, win_q, win_i)
+            level = new_level
+            prev_p = pk
+            trans.clear()
+        self.last_t = last_t
+        self.noise_w = noise
+        self.period_s = period
+        if win_p.maxlen != self.settle_n:
+            self._win_p = deque(win_p, maxlen=self.settle_n)
+            self._win_q = deque(win_q, maxlen=self.settle_n)
+            self._win_i = deque(win_i, maxlen=self.settle_n)
+        return steps
+
+    @staticmethod
+    def _anchor(
+        tail: list[tuple[int, float, float, float | None, float | None]],
+        win_p: deque[float],
+        win_q: deque[float],
+        win_i: deque[float],
+    ) -> None:
+        win_p.clear()
+        win_q.clear()
+        win_i.clear()
+        for _, _, pk, qk, ik in tail:
+            win_p.append(pk)
+            if qk is not None:
+                win_q.append(qk)
+            if ik is not None:
+                win_i.append(ik)
+
+    @staticmethod
+    def _step(
+        trans: list[tuple[int, float, float, float | None, float | None]],
+        n_settle: int,
+        level: float,
+        new_level: float,
+        win_q: deque[float],
+        win_i: deque[float],
+    ) -> Step:
+        tail = trans[-n_settle:]
+        sign = 1.0 if new_level >= level else -1.0
+        overshoot = max((s[2] - new_level) * sign for s in trans)
+        return Step(
+            index=trans[0][0],
+            t=trans[0][1],
+            dp=new_level - level,
+            dq=_mean_delta(win_q, [s[3] for s in tail]),
+            di=_mean_delta(win_i, [s[4] for s in tail]),
+            level_before=level,
+            level_after=new_level,
+            overshoot_w=max(0.0, overshoot),
+            transient_s=max(0.0, tail[0][1] - trans[0][1]),
+        )
+
+
+def _mean_delta(before: deque[float], after: list[float | None]) -> float | None:
+    values = [a for a in after if a is not None and math.isfinite(a)]
+    if not before or not values:
+        return None
+    return sum(values) / len(values) - sum(before) / len(before)

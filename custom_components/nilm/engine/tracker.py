@@ -1,0 +1,125 @@
+"""Appliance state tracking: which appliance states are on, with what power, and what is left over."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+type StateKey = tuple[str, str]
+
+# Without a paired OFF, an ON older than this many times the longest run seen is stale.
+TIMEOUT_FACTOR = 3.0
+DEFAULT_MAX_ON_S = 6 * 3600.0
+MIN_TIMEOUT_S = 600.0
+# Below this share of its power left in the mains, a state cannot still be on.
+RECHECK_SHARE = 0.6
+# OFF events whose closed states can still be reopened when the user relabels them.
+MAX_REMEMBERED_OFFS = 64
+
+
+@dataclass(slots=True)
+class Component:
+    """One appliance state that is switched on, with the power its ON step added."""
+
+    appliance_id: str
+    state: str
+    power_w: float
+    since: float
+    event_id: str
+
+
+class Tracker:
+    """Pairs ON and OFF events per appliance state and splits the mains among what is on."""
+
+    def __init__(self) -> None:
+        """Nothing is on."""
+        self.active: dict[StateKey, Component] = {}
+        self.longest_run_s: dict[StateKey, float] = {}
+        self._closed_by: OrderedDict[str, list[Component]] = OrderedDict()
+
+    def switch_on(
+        self, appliance_id: str, state: str, power_w: float, t: float, event_id: str
+    ) -> None:
+        """An ON event: the state runs from t with this power (a missed OFF is implied)."""
+        self.active[(appliance_id, state)] = Component(
+            appliance_id, state, abs(power_w), t, event_id
+        )
+
+    def switch_off(self, keys: list[StateKey], t: float, event_id: str) -> list[Component]:
+        """An OFF event ends these states; their run lengths teach the timeout."""
+        closed: list[Component] = []
+        for key in keys:
+            component = self.active.pop(key, None)
+            if component is None:
+                continue
+            self.longest_run_s[key] = max(self.longest_run_s.get(key, 0.0), t - component.since)
+            closed.append(component)
+        if closed:
+            self._closed_by[event_id] = closed
+            while len(self._closed_by) > MAX_REMEMBERED_OFFS:
+                self._closed_by.popitem(last=False)
+        return closed
+
+    def undo(self, event_id: str) -> None:
+        """Take back what an event did: states it switched on end, states it switched off resume."""
+        for key, component in list(self.active.items()):
+            if component.event_id == event_id:
+                del self.active[key]
+        for component in self._closed_by.pop(event_id, []):
+            self.active.setdefault((component.appliance_id, component.state), component)
+
+    def forget(self, appliance_id: str) -> None:
+        """Drop everything known about an appliance (deleted or merged away)."""
+        for key in [k for k in self.active if k[0] == appliance_id]:
+            del self.active[key]
+        for key in [k for k in self.longest_run_s if k[0] == appliance_id]:
+            del self.longest_run_s[key]
+
+    def running(self, appliance_id: str, before: float) -> list[Component]:
+        """The states of an appliance switched on before t."""
+        return [
+            c for c in self.active.values() if c.appliance_id == appliance_id and c.since < before
+        ]
+
+    def recheck(self, t: float, level_w: float | None, baseload_w: float) -> list[Component]:
+        """Switch off states that cannot still be on: too long without an OFF, or more than the mains holds."""
+        stale: list[Component] = []
+        for key, component in list(self.active.items()):
+            longest = self.longest_run_s.get(key)
+            limit = (
+                DEFAULT_MAX_ON_S
+                if longest is None
+                else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
+            )
+            too_long = t - component.since > limit
+            no_room = (
+                level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
+            )
+            if too_long or no_room:
+                stale.append(component)
+                del self.active[key]
+        return stale
+
+    def total_w(self) -> float:
+        """Sum of the powers of everything on."""
+        return sum(c.power_w for c in self.active.values())
+
+    def shares(self, mains: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per-sample factor that scales the on-powers so that their sum never exceeds the mains."""
+        total = self.total_w()
+        if total <= 0.0:
+            return np.ones_like(mains)
+        return np.clip(mains / total, 0.0, 1.0)
+
+    def appliance_powers(self) -> dict[str, tuple[float, str]]:
+        """Per appliance: its summed on-power and the name of its largest running state."""
+        out: dict[str, tuple[float, str]] = {}
+        for component in self.active.values():
+            power, state = out.get(component.appliance_id, (0.0, component.state))
+            if component.power_w > power:
+                state = component.state
+            out[component.appliance_id] = (power + component.power_w, state)
+        return out

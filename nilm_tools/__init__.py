@@ -1,0 +1,1 @@
+"""Tools behind scripts/: evaluation, benchmarks, simulator, quality checks, a real Home Assistant for development."""
