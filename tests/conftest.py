@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from pathlib import Path
-import sys
 from unittest.mock import AsyncMock, PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -15,8 +13,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-# The repository root on the path also for a bare `pytest` (scripts/test uses `python -m pytest`, which adds it).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Import once before any hass fixture runs, so `custom_components.nilm` resolves to this repository and
 # not to the testing_config that pytest-homeassistant-custom-component puts on the path.
 import custom_components.nilm  # noqa: F401

@@ -159,3 +159,31 @@ async def test_energy_restored_and_never_decreasing(
     )
     assert entity_id == "sensor.kettle_energy"
     assert float(hass.states.get(entity_id).state) == 5.0
+
+
+async def test_meter_push_over_http(
+    hass: HomeAssistant,
+    meter_entry: MockConfigEntry,
+    setup_entry: Any,
+    hass_client_no_auth: Any,
+) -> None:
+    """A batch POSTed to the entry's webhook reaches the meter's sensors."""
+    await setup_entry(meter_entry)
+    client = await hass_client_no_auth()
+    now = dt_util.utcnow().timestamp()
+    payload = {
+        "device_id": "nilm-meter-a1b2c3",
+        "boot_id": "5f3a9c1e",
+        "seq": 0,
+        "fw": "1.0.1",
+        "samples": [{"t": now - 1 + n, "p": 300.0 + n, "v": 229.5, "e": 2000.0} for n in range(2)],
+    }
+
+    response = await client.post(
+        f"/api/webhook/{'0f' * 32}", json=payload, headers={"X-NILM-Key": "secret"}
+    )
+    await hass.async_block_till_done()
+
+    assert (await response.json())["accepted"] == 2
+    assert hass.states.get("sensor.energy_meter_power").state == "301.0"
+    assert hass.states.get("sensor.energy_meter_energy").state == "2.0"

@@ -25,6 +25,10 @@ REACTIVE_FLOOR_VAR = 15.0
 NOVELTY_Z = 4.0
 # Power factors of the same load differ by less than this between uses; beyond, a different load.
 PF_TOLERANCE = 0.12
+# Reactive spread assumed for a signature learned without Q, so options stay comparable.
+REACTIVE_UNKNOWN_VAR = 200.0
+# Log prior penalty per extra appliance in a joint option.
+JOINT_PENALTY = 2.0
 # Median absolute deviation to standard deviation for Gaussian data.
 MAD_TO_SD = 1.4826
 
@@ -76,6 +80,13 @@ class Signature:
         self.entries = [e for e in self.entries if e[0] != event_id]
         return len(self.entries) != before
 
+    def stats(self) -> tuple[Stats, Stats | None]:
+        """Robust centre and spread of the ON step and of its reactive part (None without Q)."""
+        p_stats = robust_stats([e[1] for e in self.entries])
+        if p_stats is None:
+            raise ValueError("a signature without steps has no statistics")
+        return p_stats, robust_stats([e[2] for e in self.entries if e[2] is not None])
+
     def match(
         self, magnitude: float, dq: float | None, noise_w: float, power: float | None = None
     ) -> tuple[float, float] | None:
@@ -85,31 +96,49 @@ class Signature:
         replaces the signature's typical step: an OFF should remove what its ON added. None means the
         signature does not admit the step (too far in |dP|, or a clearly different power factor).
         """
-        p_stats = robust_stats([e[1] for e in self.entries])
-        if p_stats is None:
-            return None
-        mean = p_stats.centre if power is None else power
-        sd = math.hypot(p_stats.spread, RELATIVE_SPREAD * mean, 2.0 * noise_w + 5.0)
-        z = abs(magnitude - mean) / sd
-        if z > NOVELTY_Z:
-            return None
-        ll = -0.5 * z * z - math.log(sd)
-        q_stats = robust_stats([e[2] for e in self.entries if e[2] is not None])
-        if dq is not None and q_stats is not None:
-            pf_event = step_power_factor(magnitude, dq)
-            pf_sig = step_power_factor(mean, q_stats.centre)
-            q_sd = math.hypot(q_stats.spread, 0.1 * abs(q_stats.centre), REACTIVE_FLOOR_VAR)
-            zq = (dq - q_stats.centre) / q_sd
-            # A clearly different power factor (beyond the meter's reactive noise) is another load.
-            pf_differs = (
-                pf_event is not None
-                and pf_sig is not None
-                and abs(pf_event - pf_sig) > PF_TOLERANCE
-            )
-            if pf_differs and abs(zq) > NOVELTY_Z:
-                return None
-            ll += -0.5 * zq * zq - math.log(q_sd)
+        return _likelihood([self.stats()], power, magnitude, dq, noise_w)
+
+
+def _likelihood(
+    parts: list[tuple[Stats, Stats | None]],
+    power: float | None,
+    magnitude: float,
+    dq: float | None,
+    noise_w: float,
+) -> tuple[float, float] | None:
+    """Gaussian log-likelihood of a step switching these parts together, and its |dP| distance in spreads.
+
+    The expected step is `power` when known (what the ON added), else the sum of the parts' centres;
+    spreads add in quadrature, widened by drift and the meter's noise. None when the gate rejects it.
+    """
+    expected = power if power is not None else sum(p.centre for p, _ in parts)
+    sd = math.hypot(*(p.spread for p, _ in parts), RELATIVE_SPREAD * expected, 2.0 * noise_w + 5.0)
+    z = abs(magnitude - expected) / sd
+    if z > NOVELTY_Z:
+        return None
+    ll = -0.5 * z * z - math.log(sd)
+    if dq is None:
         return ll, z
+    reactive = [q for _, q in parts]
+    if any(q is None for q in reactive):
+        # No reactive knowledge: an uninformative, equal-for-all width keeps options comparable.
+        return ll - math.log(REACTIVE_UNKNOWN_VAR), z
+    q_centre = sum(q.centre for q in reactive if q is not None)
+    q_sd = math.hypot(
+        *(q.spread for q in reactive if q is not None), 0.1 * abs(q_centre), REACTIVE_FLOOR_VAR
+    )
+    zq = (dq - q_centre) / q_sd
+    pf_event = step_power_factor(magnitude, dq)
+    pf_expected = step_power_factor(expected, q_centre)
+    # A clearly different power factor (beyond the meter's reactive noise) is another load.
+    pf_differs = (
+        pf_event is not None
+        and pf_expected is not None
+        and abs(pf_event - pf_expected) > PF_TOLERANCE
+    )
+    if pf_differs and abs(zq) > NOVELTY_Z:
+        return None
+    return ll - 0.5 * zq * zq - math.log(q_sd), z
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +147,11 @@ class Option:
 
     signatures: tuple[Signature, ...]
     power: float | None = None
+
+    @property
+    def lead(self) -> Signature:
+        """The signature that names the option: its largest part."""
+        return max(self.signatures, key=lambda s: s.power())
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,31 +171,32 @@ class Decision:
         """(appliance id, state, probability) best first; a joint option is named by its largest part."""
         seen: dict[tuple[str, str], float] = {}
         for option, probability in self.ranked:
-            lead = max(option.signatures, key=lambda s: s.power())
+            lead = option.lead
             key = (lead.appliance_id, lead.state)
             seen[key] = seen.get(key, 0.0) + probability
         return sorted(((a, s, p) for (a, s), p in seen.items()), key=lambda c: -c[2])
 
 
-def _score(option: Option, magnitude: float, dq: float | None, noise_w: float) -> tuple[float, float] | None:
-    """Log-score and |dP| distance of an option; a joint option compares the summed step."""
-    if len(option.signatures) == 1:
-        signature = option.signatures[0]
-        result = signature.match(magnitude, dq, noise_w, option.power)
-        if result is None:
-            return None
-        ll, z = result
-        return ll + math.log(signature.count + 1.0), z
-    expected = option.power if option.power is not None else sum(s.power() for s in option.signatures)
-    spread = math.hypot(RELATIVE_SPREAD * expected, 2.0 * noise_w + 5.0) * math.sqrt(2.0)
-    z = abs(magnitude - expected) / spread
-    if z > NOVELTY_Z:
+def _score(
+    option: Option, magnitude: float, dq: float | None, noise_w: float
+) -> tuple[float, float] | None:
+    """Log-score (likelihood and prior) and |dP| distance of an option."""
+    result = _likelihood(
+        [s.stats() for s in option.signatures], option.power, magnitude, dq, noise_w
+    )
+    if result is None:
         return None
-    # Two appliances switching within one sample is rarer than one: a fixed prior penalty.
-    return -0.5 * z * z - math.log(spread) - 2.0, z
+    ll, z = result
+    # Better-known signatures are likelier a priori; two appliances switching within one sample is
+    # rarer than one, hence a fixed penalty for joint options.
+    support = min(s.count for s in option.signatures)
+    penalty = JOINT_PENALTY * (len(option.signatures) - 1)
+    return ll + math.log(support + 1.0) - penalty, z
 
 
-def classify(magnitude: float, dq: float | None, options: Sequence[Option], noise_w: float) -> Decision:
+def classify(
+    magnitude: float, dq: float | None, options: Sequence[Option], noise_w: float
+) -> Decision:
     """Rank the options that may explain an event. `dq` is the step's reactive change seen as an ON."""
     scored: list[tuple[float, float, Option]] = []
     for option in options:
@@ -176,6 +211,9 @@ def classify(magnitude: float, dq: float | None, options: Sequence[Option], nois
     order = sorted(range(len(scored)), key=lambda k: -weights[k])
     ranked = [(scored[k][2], weights[k] / total) for k in order]
     best_z = scored[order[0]][1]
+    # Sure of the appliance when its options together win, whichever of its states end.
+    lead = ranked[0][0].lead.appliance_id
+    posterior = sum(p for option, p in ranked if option.lead.appliance_id == lead)
     # Closeness to the signature scales the posterior: a lone candidate far from its mean is not certain.
     closeness = math.exp(-0.5 * (best_z / 3.0) ** 2)
-    return Decision(ranked, ranked[0][1] * closeness)
+    return Decision(ranked, min(1.0, posterior) * closeness)

@@ -46,7 +46,7 @@ class CombinatorialEngine(Engine):
 
     def state_powers(self) -> list[tuple[str, float]]:
         """(appliance id, mean ON step) of every learned state."""
-        return [(key[0], sig.mean_dp()) for key, sig in self.signatures.items()][:MAX_STATES]
+        return [(key[0], sig.power()) for key, sig in self.signatures.items()][:MAX_STATES]
 
 
 def co_disaggregate(

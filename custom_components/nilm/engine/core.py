@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import math
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .classifier import Signature, classify
+from .classifier import Option, Signature, classify
 from .detector import Detector, Step
 from .energy import Ledger
 from .features import describe
@@ -39,6 +39,12 @@ MAX_ABS_POWER_W = 1.0e6
 # Identified and labeled events kept for relabeling, besides the bounded pending ones.
 MAX_KEPT_EVENTS = 2000
 BASELOAD_HOURS = 24
+# Above this many running states, joint OFF options (two states ending together) are not searched.
+MAX_JOINT_RUNNING = 12
+# A labeled OFF within this share of a running state's power is that state's OFF alone.
+OFF_MATCH_SHARE = 0.3
+MAX_STATES_PER_APPLIANCE = 8
+MIN_LABELS_EXTRA_STATE = 2
 
 type FloatArray = NDArray[np.float64]
 
@@ -83,7 +89,6 @@ class Engine:
         self.baseload_w = 0.0
         self.last_t: float | None = None
         self.mains_w: float | None = None
-        self.share = 1.0
         self.dropped = 0
         self.last_event: Event | None = None
         self.gap_pending = False
@@ -146,7 +151,6 @@ class Engine:
         self._update_baseload(t_arr, p_arr)
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
-        self.share = float(self.tracker.shares(p_arr[-1:])[0])
         for component in self.tracker.recheck(self.last_t, self.detector.level_w, self.baseload_w):
             self._note_stale(component.appliance_id)
         return update
@@ -164,7 +168,8 @@ class Engine:
         dt = t0 - self.last_t
         if dt > self.config.gap_s:
             return
-        self._account(np.array([self.mains_w]), np.array([dt]), np.array([self.share]))
+        mains = np.array([self.mains_w])
+        self._account(mains, np.array([dt]), self.tracker.shares(mains))
 
     def _integrate(
         self,
@@ -260,21 +265,9 @@ class Engine:
         return event
 
     def _identify(self, event: Event) -> None:
-        magnitude = abs(event.dp)
-        dq_on = None if event.dq is None else (event.dq if event.dp >= 0 else -event.dq)
-        if event.kind == "off":
-            options = [
-                (sig, self.tracker.expected_power(*key))
-                for key, sig in self.signatures.items()
-                if key in self.tracker.active
-            ]
-        else:
-            options = [
-                (sig, None)
-                for key, sig in self.signatures.items()
-                if key not in self.tracker.active
-            ]
-        decision = classify(magnitude, dq_on, options, self.detector.noise_w)
+        decision = classify(
+            abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w
+        )
         event.candidates = decision.candidates
         event.confidence = decision.confidence
         best = decision.best
@@ -282,20 +275,47 @@ class Engine:
             event.status = "unidentified"
             return
         event.status = "identified"
-        event.appliance_id, event.state = best
-        self._switch(event)
+        self._apply(event, best)
 
-    def _switch(self, event: Event) -> None:
-        """Apply an identified or labeled event to the tracker and the appliance's record."""
-        assert event.appliance_id is not None
-        assert event.state is not None
+    def _options(self, event: Event) -> list[Option]:
+        """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
         if event.kind == "on":
-            self.tracker.switch_on(event.appliance_id, event.state, event.dp, event.t, event.id)
+            states_of = Counter(key[0] for key in self.signatures)
+            # A further state seen once may be a mislabeled step: it identifies only once confirmed.
+            return [
+                Option((sig,))
+                for key, sig in self.signatures.items()
+                if sig.count >= MIN_LABELS_EXTRA_STATE or states_of[key[0]] == 1
+            ]
+        running = [
+            (self.signatures[key], component.power_w)
+            for key, component in self.tracker.active.items()
+            if key in self.signatures
+        ]
+        options = [Option((sig,), power) for sig, power in running]
+        if len(running) <= MAX_JOINT_RUNNING:
+            options += [
+                Option((a[0], b[0]), a[1] + b[1])
+                for k, a in enumerate(running)
+                for b in running[k + 1 :]
+            ]
+        return options
+
+    def _apply(self, event: Event, option: Option) -> None:
+        """Switch the tracker as an identified event says; the event is named by its largest part."""
+        lead = option.lead
+        event.appliance_id, event.state = lead.appliance_id, lead.state
+        if event.kind == "on":
+            self.tracker.switch_on(lead.appliance_id, lead.state, event.dp, event.t, event.id)
+            touched = [lead.appliance_id]
         else:
-            self.tracker.switch_off(event.appliance_id, event.state, event.t)
-        record = self.appliances[event.appliance_id]
-        record.confidence = event.confidence
-        record.last_event_id = event.id
+            keys = [(s.appliance_id, s.state) for s in option.signatures]
+            closed = self.tracker.switch_off(keys, event.t, event.id)
+            touched = [c.appliance_id for c in closed] or [lead.appliance_id]
+        for appliance_id in touched:
+            record = self.appliances[appliance_id]
+            record.confidence = event.confidence
+            record.last_event_id = event.id
 
     def _note_stale(self, appliance_id: str) -> None:
         record = self.appliances.get(appliance_id)
@@ -326,28 +346,85 @@ class Engine:
     def _apply_label(self, event: Event, appliance_id: str, state: str | None) -> None:
         record = self.appliances[appliance_id]
         self._unlearn(event)
-        state = state or self._closest_state(record, abs(event.dp))
+        # Whatever an earlier identification of this event switched is taken back first.
+        self.tracker.undo(event.id)
+        event.status = "labeled"
+        event.appliance_id = record.id
+        event.confidence = 1.0
+        record.confidence = 1.0
+        record.last_event_id = event.id
+        if event.kind == "on":
+            self._label_on(event, record, state)
+        else:
+            self._label_off(event, record, state)
+
+    def _label_on(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
+        magnitude = abs(event.dp)
+        state = state or self._state_for(record, magnitude)
+        event.state = state
+        signature = self._learn(record, state, event)
+        # The appliance may have gone off since: the first later unexplained OFF of this size is its OFF.
+        for later in self._events_after(event):
+            if later.kind == "on" and later.appliance_id == record.id:
+                return
+            if later.kind == "off" and later.status == "unidentified":
+                decision = classify(
+                    abs(later.dp),
+                    _dq_as_on(later),
+                    [Option((signature,), magnitude)],
+                    self.detector.noise_w,
+                )
+                if decision.confidence >= self.config.confidence_threshold:
+                    later.status = "identified"
+                    later.appliance_id, later.state = record.id, state
+                    later.confidence = decision.confidence
+                    later.candidates = decision.candidates
+                    return
+        self.tracker.switch_on(record.id, state, magnitude, event.t, event.id)
+
+    def _label_off(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
+        """An OFF ends the appliance's state whose ON added about this power; a larger step ends more."""
+        magnitude = abs(event.dp)
+        running = self.tracker.running(record.id, event.t)
+        if state is not None:
+            running = [c for c in running if c.state == state]
+        if not running:
+            event.state = state or self._state_for(record, magnitude)
+            self._learn(record, event.state, event)
+            return
+        component = min(running, key=lambda c: abs(c.power_w - magnitude))
+        event.state = component.state
+        keys = [(record.id, component.state)]
+        if abs(magnitude - component.power_w) <= OFF_MATCH_SHARE * component.power_w:
+            self._learn(record, component.state, event)
+        else:
+            # The step is not this state's alone: the rest is whatever else was on and matches it.
+            keys += self._explain_rest(event, magnitude - component.power_w, record.id)
+        self.tracker.switch_off(keys, event.t, event.id)
+
+    def _explain_rest(
+        self, event: Event, rest_w: float, appliance_id: str
+    ) -> list[tuple[str, str]]:
+        options = [
+            Option((self.signatures[key],), component.power_w)
+            for key, component in self.tracker.active.items()
+            if key in self.signatures and key[0] != appliance_id and component.since < event.t
+        ]
+        decision = classify(abs(rest_w), None, options, self.detector.noise_w)
+        best = decision.best
+        if best is None or rest_w <= 0 or decision.confidence < self.config.confidence_threshold:
+            return []
+        return [(s.appliance_id, s.state) for s in best.signatures]
+
+    def _learn(self, record: ApplianceRecord, state: str, event: Event) -> Signature:
         if state not in record.states:
             record.states.append(state)
         signature = self.signatures.setdefault((record.id, state), Signature(record.id, state))
         signature.add(event.id, event.dp, event.dq, self.config.max_labeled_per_signature)
-        was_current = self._is_latest_for_tracker(event)
-        event.status = "labeled"
-        event.appliance_id = record.id
-        event.state = state
-        event.confidence = 1.0
-        if was_current:
-            self._switch(event)
+        return signature
 
-    def _is_latest_for_tracker(self, event: Event) -> bool:
-        """True when the event is recent enough to change what is on now (no later event of that sort)."""
-        if self.last_event is None or event.id == self.last_event.id:
-            # Undo a wrong identification of this very event before applying the label.
-            for key, component in list(self.tracker.active.items()):
-                if component.event_id == event.id:
-                    del self.tracker.active[key]
-            return True
-        return event.t >= self.last_event.t
+    def _events_after(self, event: Event) -> list[Event]:
+        return [e for e in self.event_log.values() if e.t > event.t]
 
     def _unlearn(self, event: Event) -> None:
         if event.status == "labeled" and event.appliance_id is not None and event.state is not None:
@@ -355,15 +432,19 @@ class Engine:
             if signature is not None and signature.remove(event.id) and not signature.entries:
                 del self.signatures[(event.appliance_id, event.state)]
 
-    def _closest_state(self, record: ApplianceRecord, magnitude: float) -> str:
-        known = [
-            (abs(sig.mean_dp() - magnitude), sig.state)
-            for key, sig in self.signatures.items()
-            if key[0] == record.id
-        ]
+    def _state_for(self, record: ApplianceRecord, magnitude: float) -> str:
+        """The state a step of this size belongs to: the closest known one, or a new level."""
+        known = [sig for key, sig in self.signatures.items() if key[0] == record.id]
         if not known:
             return record.states[0]
-        return min(known)[1]
+        closest = min(known, key=lambda sig: abs(sig.power() - magnitude))
+        fits = closest.match(magnitude, None, self.detector.noise_w) is not None
+        if fits or len(known) >= MAX_STATES_PER_APPLIANCE:
+            return closest.state
+        number = len(record.states) + 1
+        while f"{DEFAULT_STATE} {number}" in record.states:
+            number += 1
+        return f"{DEFAULT_STATE} {number}"
 
     def label_group(self, group_id: str, appliance: str, state: str | None = None) -> int:
         """Label every event of a group of similar unidentified events; returns how many."""
@@ -496,7 +577,10 @@ class Engine:
     def snapshot(self) -> Snapshot:
         """What entities show now."""
         powers = self.tracker.appliance_powers()
-        appliances = {record.id: self._view(record, powers) for record in self.appliances.values()}
+        share = self._share_now()
+        appliances = {
+            record.id: self._view(record, powers, share) for record in self.appliances.values()
+        }
         explained = sum(a.power_w for a in appliances.values())
         mains = self.mains_w
         unidentified = 0.0 if mains is None else max(0.0, mains - self.baseload_w - explained)
@@ -514,10 +598,20 @@ class Engine:
             period_start=self.ledger.period_start,
         )
 
+    def _share_now(self) -> float:
+        """The factor that keeps the appliances' powers within the latest mains reading."""
+        if self.mains_w is None:
+            return 1.0
+        return float(self.tracker.shares(np.array([self.mains_w]))[0])
+
     def _view(
-        self, record: ApplianceRecord, powers: dict[str, tuple[float, str]] | None = None
+        self,
+        record: ApplianceRecord,
+        powers: dict[str, tuple[float, str]] | None = None,
+        share: float | None = None,
     ) -> Appliance:
         powers = self.tracker.appliance_powers() if powers is None else powers
+        share = self._share_now() if share is None else share
         power, state = powers.get(record.id, (0.0, None))
         return Appliance(
             id=record.id,
@@ -525,7 +619,7 @@ class Engine:
             states=list(record.states),
             on=record.id in powers,
             state=state,
-            power_w=power * self.share,
+            power_w=power * share,
             energy_kwh=self.ledger.energy_kwh.get(record.id, 0.0),
             cost=self.ledger.period_cost.get(record.id, 0.0),
             confidence=record.confidence,
@@ -563,6 +657,13 @@ def _valid_name(name: str) -> str:
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"a name must have 1 to {MAX_NAME_LENGTH} characters")
     return cleaned
+
+
+def _dq_as_on(event: Event) -> float | None:
+    """The event's reactive step as it would be for the ON (OFF steps negated)."""
+    if event.dq is None:
+        return None
+    return event.dq if event.dp >= 0 else -event.dq
 
 
 def _column(values: list[float | None]) -> list[float] | None:

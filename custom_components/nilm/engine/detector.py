@@ -33,6 +33,10 @@ class Detector:
     RELATIVE_BAND = 0.015
     # Noise multiple for the adaptive threshold: a step must stand well above the meter's noise.
     NOISE_FACTOR = 6.0
+    # Loads fluctuate more than the meter at their own level (motors, elements): a step must also stand
+    # above the noise of the level it leaves, tracked faster than the meter's.
+    LOCAL_FACTOR = 4.0
+    LOCAL_RATE = 0.1
     # A transition that has not settled after this long is re-anchored without an event.
     MAX_TRANSITION_S = 600.0
 
@@ -41,6 +45,9 @@ class Detector:
         self.threshold_w = threshold_w
         self.gap_s = gap_s
         self.noise_w = 0.0
+        self.local_noise_w = 0.0
+        # Steady samples seen: the noise estimate is a plain mean until it has enough of them.
+        self.noise_samples = 0
         self.period_s = 1.0
         self.last_t: float | None = None
         self._reset_levels()
@@ -67,7 +74,11 @@ class Detector:
 
     def threshold(self) -> float:
         """The step threshold: the configured minimum, raised on noisy meters."""
-        return max(self.threshold_w, self.NOISE_FACTOR * self.noise_w)
+        return max(
+            self.threshold_w,
+            self.NOISE_FACTOR * self.noise_w,
+            self.LOCAL_FACTOR * self.local_noise_w,
+        )
 
     def process(
         self,
@@ -83,7 +94,10 @@ class Detector:
         last_t = self.last_t
         gap_s = self.gap_s
         noise = self.noise_w
+        local = self.local_noise_w
         thr = self.threshold()
+        local_factor, local_rate = self.LOCAL_FACTOR, self.LOCAL_RATE
+        seen = self.noise_samples
         rel = self.RELATIVE_BAND
         n_settle = self.settle_n
         level = sum(win_p) / len(win_p) if win_p else 0.0
@@ -111,11 +125,18 @@ class Detector:
                 level = pk
                 prev_p = pk
                 continue
-            band = max(0.5 * thr, rel * abs(level), 3.0 * noise)
+            band = max(0.5 * thr, rel * abs(level), 3.0 * noise, 3.0 * local)
             if not trans:
                 if -band <= pk - level <= band:
                     # Steady: track the level and the sample-to-sample noise.
-                    noise += 0.01 * (0.8 * abs(pk - prev_p) - noise)
+                    jump = 0.8 * abs(pk - prev_p)
+                    if seen < 100:
+                        seen += 1
+                        noise += (jump - noise) / seen
+                        local = max(local, noise)
+                    else:
+                        noise += 0.01 * (jump - noise)
+                    local += local_rate * (jump - local)
                     prev_p = pk
                     if len(win_p) == win_p.maxlen:
                         level += (pk - win_p[0]) / len(win_p)
@@ -128,7 +149,7 @@ class Detector:
                     if i is not None:
                         win_i.append(i[k])
                     continue
-                thr = max(self.threshold_w, self.NOISE_FACTOR * noise)
+                thr = max(self.threshold_w, self.NOISE_FACTOR * noise, local_factor * local)
             trans.append(
                 (
                     k + offset,
@@ -142,7 +163,7 @@ class Detector:
                 continue
             tail = [s[2] for s in trans[-n_settle:]]
             new_level = sum(tail) / n_settle
-            new_band = max(0.5 * thr, rel * abs(new_level), 3.0 * noise)
+            new_band = max(0.5 * thr, rel * abs(new_level), 3.0 * noise, 3.0 * local)
             if max(tail) - min(tail) > 2.0 * new_band:
                 if tk - trans[0][1] > self.MAX_TRANSITION_S:
                     self._anchor(trans[-n_settle:], win_p, win_q, win_i)
@@ -151,14 +172,19 @@ class Detector:
                     trans.clear()
                 continue
             dp = new_level - level
-            if abs(dp) >= thr:
+            # A step needs a steady level on both sides: none right after the start or a gap.
+            if abs(dp) >= thr and len(win_p) >= n_settle:
                 steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i))
             self._anchor(trans[-n_settle:], win_p, win_q, win_i)
             level = new_level
             prev_p = pk
+            # The new level's own noise is unknown yet: start from what its settling samples show.
+            local = max(noise, 0.5 * (max(tail) - min(tail)))
             trans.clear()
         self.last_t = last_t
         self.noise_w = noise
+        self.local_noise_w = local
+        self.noise_samples = seen
         self.period_s = period
         if win_p.maxlen != self.settle_n:
             self._win_p = deque(win_p, maxlen=self.settle_n)

@@ -1,0 +1,175 @@
+"""scripts/bench: speed and memory of the engine on a generated month of 1 Hz data.
+
+Measures the replay path (feed_arrays in hour-long batches) and the per-sample path (feed with one Sample per
+call, as a sensor source does), the time per classified event, memory at days 1, 10, 20 and 30 of a 30-day
+replay (it must stay flat), and how the combinatorial-optimisation baseline's search grows with appliances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import resource
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from custom_components.nilm.engine import Engine, EngineConfig, Sample
+from custom_components.nilm.engine.combinatorial import search_cost
+
+DAY_S = 86_400
+# Appliances of the generated house: (name, power W, mean run s, uses per day).
+HOUSE = (
+    ("kettle", 2000.0, 180.0, 6),
+    ("fridge", 120.0, 900.0, 40),
+    ("washer", 500.0, 3600.0, 1),
+    ("tv", 90.0, 7200.0, 2),
+    ("lamp", 60.0, 10800.0, 2),
+    ("oven", 2400.0, 2400.0, 1),
+)
+
+
+def generate(
+    days: int, seed: int = 0
+) -> tuple[NDArray[np.float64], NDArray[np.float64], list[int]]:
+    """Timestamps, mains power and the indices where appliances switch, for `days` days at 1 Hz."""
+    rng = np.random.default_rng(seed)
+    n = days * DAY_S
+    p = 150.0 + rng.normal(0.0, 2.0, n)
+    switches: list[int] = []
+    for _name, power, run_s, per_day in HOUSE:
+        starts = rng.integers(0, n - int(run_s) - 1, per_day * days)
+        for start in starts.tolist():
+            stop = start + int(rng.uniform(0.7, 1.3) * run_s)
+            p[start:stop] += power
+            switches += [start, stop]
+    t = 1.7e9 + np.arange(n, dtype=np.float64)
+    return t, p, sorted(switches)
+
+
+def trained_engine(t: NDArray[np.float64], p: NDArray[np.float64]) -> Engine:
+    """An engine that has seen a day and had every event of it labeled by step size (as a user would)."""
+    engine = Engine(EngineConfig())
+    names = {round(power, -1): name for name, power, _, _ in HOUSE}
+    for start in range(0, DAY_S, 3600):
+        update = engine.feed_arrays(t[start : start + 3600], p[start : start + 3600])
+        for event in update.events:
+            closest = min(names, key=lambda w: abs(w - abs(event.dp)))
+            engine.label_event(event.id, names[closest])
+    return engine
+
+
+def replay_rate(
+    engine: Engine, t: NDArray[np.float64], p: NDArray[np.float64], batch: int
+) -> float:
+    """Samples per second of feed_arrays over the whole series."""
+    start = time.perf_counter()
+    for k in range(0, t.size, batch):
+        engine.feed_arrays(t[k : k + batch], p[k : k + batch])
+    return t.size / (time.perf_counter() - start)
+
+
+def per_sample_rate(engine: Engine, t: NDArray[np.float64], p: NDArray[np.float64]) -> float:
+    """Samples per second of feed() with one Sample per call (a sensor source's path)."""
+    samples = [Sample(tk, pk) for tk, pk in zip(t.tolist(), p.tolist(), strict=True)]
+    start = time.perf_counter()
+    for sample in samples:
+        engine.feed([sample])
+    return len(samples) / (time.perf_counter() - start)
+
+
+def event_cost_ms(engine: Engine, t0: float, repeats: int = 400) -> float:
+    """Milliseconds per classified event: short batches that each hold one kettle step (on, then off)."""
+    base = 150.0
+    start = time.perf_counter()
+    t = t0
+    for k in range(repeats):
+        level = base + (2000.0 if k % 2 == 0 else 0.0)
+        times = t + np.arange(8, dtype=np.float64)
+        engine.feed_arrays(times, np.full(8, level))
+        t += 8.0
+    return (time.perf_counter() - start) / repeats * 1000.0
+
+
+def memory_profile(days: int, seed: int) -> list[dict[str, float]]:
+    """Traced Python memory and peak RSS at days 1, 10, 20, 30 of a replay (must stay flat)."""
+    t, p, _ = generate(days, seed)
+    engine = trained_engine(t, p)
+    checkpoints = {1, 10, 20, 30, days}
+    rows = []
+    tracemalloc.start()
+    for day in range(1, days + 1):
+        lo, hi = (day - 1) * DAY_S, day * DAY_S
+        for k in range(lo, hi, 3600):
+            engine.feed_arrays(t[k : min(hi, k + 3600)], p[k : min(hi, k + 3600)])
+        if day in checkpoints:
+            current, _peak = tracemalloc.get_traced_memory()
+            state_bytes = len(json.dumps(engine.to_dict()))
+            rows.append(
+                {
+                    "day": day,
+                    "traced_mb": current / 1e6,
+                    "state_json_kb": state_bytes / 1e3,
+                    "events_kept": len(engine.events("all")),
+                    "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
+                }
+            )
+    tracemalloc.stop()
+    return rows
+
+
+def run(days: int, seed: int) -> dict[str, Any]:
+    """All measurements."""
+    t, p, switches = generate(days, seed)
+    engine = trained_engine(t, p)
+    replay = replay_rate(engine, t[DAY_S:], p[DAY_S:], 3600)
+    one_by_one = per_sample_rate(trained_engine(t, p), t[DAY_S : 2 * DAY_S], p[DAY_S : 2 * DAY_S])
+    return {
+        "days": days,
+        "samples": int(t.size),
+        "switches": len(switches),
+        "replay_samples_per_s": replay,
+        "per_sample_feed_samples_per_s": one_by_one,
+        "ms_per_classified_event": event_cost_ms(engine, float(t[-1]) + 10.0),
+        "memory": memory_profile(days, seed),
+        "co_search_cost": search_cost(max_states=14),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    args = parser.parse_args(argv)
+    results = run(max(2, args.days), args.seed)
+    print(f"replay (feed_arrays, 1 h batches): {results['replay_samples_per_s']:,.0f} samples/s")
+    print(
+        f"per-sample feed (one Sample per call): {results['per_sample_feed_samples_per_s']:,.0f} samples/s"
+    )
+    print(f"classified event: {results['ms_per_classified_event']:.3f} ms")
+    for row in results["memory"]:
+        print(
+            f"day {row['day']:>3}: traced {row['traced_mb']:.2f} MB, state {row['state_json_kb']:.0f} kB, "
+            f"{row['events_kept']} events kept, max RSS {row['max_rss_mb']:.0f} MB"
+        )
+    print(
+        "CO baseline, exhaustive search: "
+        + ", ".join(
+            f"{int(r['states'])} states {r['us_per_sample']:.1f} us/sample"
+            for r in results["co_search_cost"][::3]
+        )
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,381 @@
+"""scripts/evaluate: the evaluation contract (docs in README "Accuracy and speed").
+
+NILM-CSV in; the engine starts empty and is fed the mains like Home Assistant feeds it; during the labeling period
+a simulated user labels detected events from the ground truth through Engine.label_event (the call behind the
+`nilm.label_event` action), at most K per appliance; then the engine runs on its own. Out: event-detection
+precision/recall/F1, per-appliance state F1, switch F1, NEP and energy ratio, a readable table, optional
+predictions CSV and metrics JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+import json
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig
+
+type FloatArray = NDArray[np.float64]
+
+MAINS_COLUMNS = ("mains_p", "mains_q", "mains_i", "mains_v", "mains_pf")
+EVENT_MIN_W = 50.0
+PERSIST_SAMPLES = 3
+LABEL_BATCH = 5
+TEST_BATCH = 3600
+
+
+class DataError(Exception):
+    """A malformed NILM-CSV file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A NILM-CSV file: time, mains columns, and ground truth per appliance."""
+
+    t: FloatArray
+    mains: dict[str, FloatArray]
+    appliances: dict[str, FloatArray]
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    """A change of one appliance's ground-truth power that persists."""
+
+    t: float
+    index: int
+    appliance: str
+    dp: float
+
+
+def read_nilm_csv(path: Path) -> Dataset:
+    """Read and check a NILM-CSV file; raises DataError with a one-line reason."""
+    try:
+        lines = [
+            ln
+            for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read {path}: {err}") from err
+    if len(lines) < 2:
+        raise DataError(f"{path}: no header and data rows")
+    header = [h.strip() for h in lines[0].split(",")]
+    if "timestamp" not in header or "mains_p" not in header:
+        raise DataError(f"{path}: the header needs 'timestamp' and 'mains_p' columns")
+    if len(set(header)) != len(header):
+        raise DataError(f"{path}: duplicate column names in the header")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        if len(cells) != len(header):
+            raise DataError(
+                f"{path}: line {number} has {len(cells)} cells, the header has {len(header)}"
+            )
+        try:
+            rows.append(
+                [float(c) if c.strip() not in {"", "nan", "NaN"} else np.nan for c in cells]
+            )
+        except ValueError as err:
+            raise DataError(f"{path}: line {number}: {err}") from err
+    data = np.array(rows, dtype=np.float64)
+    columns = {name: data[:, k] for k, name in enumerate(header)}
+    t = columns.pop("timestamp")
+    if not np.isfinite(t).all():
+        raise DataError(f"{path}: a timestamp is missing or not a number")
+    if (np.diff(t) < 0).any():
+        raise DataError(f"{path}: rows are not sorted by timestamp")
+    mains = {name: columns.pop(name) for name in MAINS_COLUMNS if name in columns}
+    if not columns:
+        raise DataError(f"{path}: no appliance (ground-truth) column")
+    return Dataset(t=t, mains=mains, appliances=columns)
+
+
+def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[TruthEvent]:
+    """Changes of >= 50 W between levels that then hold for at least 3 samples."""
+    x = np.nan_to_num(power, nan=0.0)
+    events: list[TruthEvent] = []
+    level = float(x[0])
+    n = x.size
+    candidates = np.flatnonzero(np.abs(np.diff(x)) >= EVENT_MIN_W / 2) + 1
+    for k in candidates.tolist():
+        if k + PERSIST_SAMPLES > n:
+            break
+        window = x[k : k + PERSIST_SAMPLES]
+        new_level = float(window.mean())
+        if abs(new_level - level) < EVENT_MIN_W:
+            continue
+        if float(window.max() - window.min()) > max(EVENT_MIN_W, 0.1 * abs(new_level)):
+            continue
+        events.append(TruthEvent(float(t[k]), k, appliance, new_level - level))
+        level = new_level
+    return events
+
+
+def match_one_to_one(a: list[float], b: list[float], tolerance: float) -> int:
+    """How many of a and b pair up within the tolerance, each used once (closest pairs first)."""
+    if not a or not b:
+        return 0
+    arr_b = np.array(sorted(b))
+    pairs = []
+    for i, ta in enumerate(a):
+        lo = int(np.searchsorted(arr_b, ta - tolerance, side="left"))
+        hi = int(np.searchsorted(arr_b, ta + tolerance, side="right"))
+        pairs.extend((abs(ta - arr_b[j]), i, j) for j in range(lo, hi))
+    pairs.sort()
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for _, i, j in pairs:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+    return len(used_a)
+
+
+def prf(matched: int, n_pred: int, n_true: int) -> dict[str, float]:
+    """Precision, recall and F1."""
+    precision = matched / n_pred if n_pred else 0.0
+    recall = matched / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def switchings(t: FloatArray, on: NDArray[np.bool_]) -> tuple[list[float], list[float]]:
+    """Times of OFF->ON and ON->OFF changes that then hold for at least 3 samples."""
+    changes = np.flatnonzero(on[1:] != on[:-1]) + 1
+    ups: list[float] = []
+    downs: list[float] = []
+    for k in changes.tolist():
+        window = on[k : k + PERSIST_SAMPLES]
+        if window.size == PERSIST_SAMPLES and (window == on[k]).all():
+            (ups if on[k] else downs).append(float(t[k]))
+    return ups, downs
+
+
+def appliance_metrics(
+    t: FloatArray, truth: FloatArray, estimate: FloatArray, tolerance: float
+) -> dict[str, float]:
+    """State F1, switch F1, NEP and energy ratio of one appliance over the test period."""
+    truth = np.nan_to_num(truth, nan=0.0)
+    above = truth[truth > 20.0]
+    threshold = max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
+    on_true, on_est = truth >= threshold, estimate >= threshold
+    tp = int((on_true & on_est).sum())
+    state = prf(tp, int(on_est.sum()), int(on_true.sum()))
+    up_t, down_t = switchings(t, on_true)
+    up_e, down_e = switchings(t, on_est)
+    matched = match_one_to_one(up_e, up_t, tolerance) + match_one_to_one(down_e, down_t, tolerance)
+    switch = prf(matched, len(up_e) + len(down_e), len(up_t) + len(down_t))
+    dt = np.diff(t, append=t[-1])
+    true_energy = float(np.dot(truth, dt))
+    return {
+        "threshold_w": threshold,
+        "state_f1": state["f1"],
+        "state_precision": state["precision"],
+        "state_recall": state["recall"],
+        "switch_f1": switch["f1"],
+        "nep": float(np.dot(np.abs(estimate - truth), dt)) / true_energy
+        if true_energy > 0
+        else float("nan"),
+        "energy_ratio": float(np.dot(estimate, dt)) / true_energy
+        if true_energy > 0
+        else float("nan"),
+        "true_on_events": len(up_t),
+    }
+
+
+def evaluate(
+    data: Dataset,
+    *,
+    train_fraction: float,
+    labels_per_appliance: int,
+    tolerance_s: float | None,
+    method: str,
+    progress: bool,
+) -> tuple[dict[str, Any], FloatArray, dict[str, FloatArray]]:
+    """Run the protocol; returns the metrics, the test-period timestamps and the estimated powers."""
+    t_all = data.t
+    usable = np.isfinite(data.mains["mains_p"])
+    usable[1:] &= np.diff(t_all) > 0
+    period = float(np.median(np.diff(t_all))) if t_all.size > 1 else 1.0
+    tolerance = tolerance_s if tolerance_s is not None else max(3.0, 1.5 * period)
+    split = int(train_fraction * t_all.size)
+    truth = {name: truth_events(t_all, power, name) for name, power in data.appliances.items()}
+    all_truth = sorted((e for events in truth.values() for e in events), key=lambda e: e.t)
+    truth_times = np.array([e.t for e in all_truth])
+
+    engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
+    labels = dict.fromkeys(data.appliances, 0)
+    estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
+    detected: list[tuple[float, float]] = []
+    engine_s = 0.0
+    step = max(1, t_all.size // 20)
+    next_report = step
+    start = 0
+    while start < t_all.size:
+        stop = min(t_all.size, start + (LABEL_BATCH if start < split else TEST_BATCH))
+        if start < split < stop:
+            stop = split
+        rows = np.flatnonzero(usable[start:stop]) + start
+        powers: dict[str, FloatArray] = {}
+        clock = time.perf_counter()
+        update = engine.feed_arrays(
+            t_all[rows],
+            data.mains["mains_p"][rows],
+            q=_column(data, "mains_q", rows),
+            i=_column(data, "mains_i", rows),
+            powers=powers if start >= split else None,
+        )
+        engine_s += time.perf_counter() - clock
+        for event in update.events:
+            if start >= split:
+                detected.append((event.t, event.dp))
+                continue
+            gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
+            if gt is not None and labels[gt.appliance] < labels_per_appliance:
+                engine.label_event(event.id, gt.appliance)
+                labels[gt.appliance] += 1
+        if start >= split:
+            names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+            for appliance_id, column in powers.items():
+                name = names.get(appliance_id)
+                # Rows are pre-filtered, so the engine keeps them all and its columns line up with them.
+                if name in estimates and column.size == rows.size:
+                    estimates[name][rows - split] = column
+        start = stop
+        if progress and start >= next_report:
+            print(
+                f"evaluate: {100 * start // t_all.size} % ({start:,} of {t_all.size:,} rows)",
+                file=sys.stderr,
+            )
+            next_report += step
+    t_test = t_all[split:]
+    truth_test = [e for e in all_truth if e.index >= split and abs(e.dp) >= EVENT_MIN_W]
+    pred = [t for t, dp in detected if abs(dp) >= EVENT_MIN_W]
+    events = prf(
+        match_one_to_one(pred, [e.t for e in truth_test], tolerance), len(pred), len(truth_test)
+    )
+    per_appliance = {
+        name: {
+            **appliance_metrics(t_test, data.appliances[name][split:], estimates[name], tolerance),
+            "labels": labels[name],
+        }
+        for name in data.appliances
+    }
+    scored = [m for m in per_appliance.values() if m["true_on_events"] >= 3]
+    macro = {
+        key: float(np.nanmean([m[key] for m in scored])) if scored else float("nan")
+        for key in ("state_f1", "switch_f1", "nep", "energy_ratio")
+    }
+    metrics = {
+        "method": method,
+        "rows": int(t_all.size),
+        "test_rows": int(t_all.size - split),
+        "median_period_s": period,
+        "tolerance_s": tolerance,
+        "events": {**events, "true": len(truth_test), "detected": len(pred)},
+        "appliances": per_appliance,
+        "macro": {**macro, "appliances": len(scored)},
+        "engine_seconds": engine_s,
+        "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
+    }
+    return metrics, t_test, estimates
+
+
+def _column(data: Dataset, name: str, rows: NDArray[np.int64]) -> FloatArray | None:
+    column = data.mains.get(name)
+    return None if column is None else column[rows]
+
+
+def _closest_truth(
+    truth: list[TruthEvent], times: FloatArray, t: float, dp: float, tolerance: float
+) -> TruthEvent | None:
+    lo, hi = np.searchsorted(times, [t - tolerance, t + tolerance + 1e-9])
+    same_sign = [e for e in truth[lo:hi] if (e.dp > 0) == (dp > 0)]
+    return min(same_sign, key=lambda e: abs(e.dp - dp), default=None)
+
+
+def format_table(metrics: dict[str, Any]) -> str:
+    """The readable summary."""
+    ev = metrics["events"]
+    lines = [
+        (
+            f"method {metrics['method']}: {metrics['rows']:,} rows ({metrics['test_rows']:,} in the test period), "
+            f"median period {metrics['median_period_s']:.1f} s, tolerance {metrics['tolerance_s']:.1f} s"
+        ),
+        (
+            f"event detection (|dP| >= 50 W): precision {ev['precision']:.3f}  recall {ev['recall']:.3f}  "
+            f"F1 {ev['f1']:.3f}  ({ev['detected']} detected, {ev['true']} true)"
+        ),
+        "",
+        f"{'appliance':<24}{'labels':>7}{'ON events':>10}{'state F1':>10}{'switch F1':>10}{'NEP':>8}{'energy':>8}",
+    ]
+    for name, m in metrics["appliances"].items():
+        lines.append(
+            f"{name:<24}{m['labels']:>7}{m['true_on_events']:>10}{m['state_f1']:>10.3f}{m['switch_f1']:>10.3f}"
+            f"{m['nep']:>8.3f}{m['energy_ratio']:>8.3f}"
+        )
+    macro = metrics["macro"]
+    lines += [
+        (
+            f"{'macro (' + str(macro['appliances']) + ' appliances)':<41}{macro['state_f1']:>10.3f}"
+            f"{macro['switch_f1']:>10.3f}{macro['nep']:>8.3f}{macro['energy_ratio']:>8.3f}"
+        ),
+        f"engine: {metrics['engine_seconds']:.2f} s, {metrics['samples_per_second']:,.0f} samples/s",
+    ]
+    return "\n".join(lines)
+
+
+def write_predictions(path: Path, t: FloatArray, estimates: dict[str, FloatArray]) -> None:
+    """Predictions CSV: timestamp and each appliance's estimated power, one row per test-period row."""
+    names = list(estimates)
+    table = np.column_stack([t, *(estimates[n] for n in names)])
+    header = ",".join(["timestamp", *names])
+    np.savetxt(
+        path, table, delimiter=",", header=header, comments="", fmt=["%.3f"] + ["%.1f"] * len(names)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="scripts/evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="NILM-CSV file")
+    parser.add_argument("--train-fraction", type=float, default=0.3)
+    parser.add_argument("--labels-per-appliance", type=int, default=5)
+    parser.add_argument("--tolerance-s", type=float, default=None)
+    parser.add_argument("--predictions", type=Path)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--method", choices=("engine", "co"), default="engine")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.train_fraction < 1.0:
+        parser.error("--train-fraction must be in [0, 1)")
+    try:
+        data = read_nilm_csv(args.data)
+    except DataError as err:
+        print(f"evaluate: error: {err}", file=sys.stderr)
+        return 2
+    metrics, t_test, estimates = evaluate(
+        data,
+        train_fraction=args.train_fraction,
+        labels_per_appliance=args.labels_per_appliance,
+        tolerance_s=args.tolerance_s,
+        method=args.method,
+        progress=not args.quiet and data.t.size > 50_000,
+    )
+    print(format_table(metrics))
+    if args.predictions:
+        write_predictions(args.predictions, t_test, estimates)
+    if args.json:
+        args.json.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

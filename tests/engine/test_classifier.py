@@ -1,0 +1,93 @@
+"""Identification: robust signatures, Gaussian likelihoods, the novelty gate and joint OFF options."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.nilm.engine.classifier import (
+    Option,
+    Signature,
+    classify,
+    robust_stats,
+)
+
+
+def _signature(appliance: str, steps: list[float], dq: float | None = None) -> Signature:
+    signature = Signature(appliance, "on")
+    for k, dp in enumerate(steps):
+        signature.add(f"{appliance}{k}", dp, dq, limit=50)
+    return signature
+
+
+def test_robust_stats_ignore_one_outlier() -> None:
+    stats = robust_stats([2100.0, 2120.0, 2140.0, 2110.0, 4200.0])
+    assert stats is not None
+    assert stats.centre == 2120.0
+    assert stats.spread < 50.0
+    assert robust_stats([]) is None
+    single = robust_stats([500.0])
+    assert single is not None
+    assert single.spread == 0.0
+
+
+def test_signature_learns_sign_free_and_forgets() -> None:
+    signature = Signature("a", "on")
+    signature.add("e1", 1000.0, 100.0, limit=2)
+    signature.add("e2", -1020.0, -110.0, limit=2)
+    assert [e[1:] for e in signature.entries] == [(1000.0, 100.0), (1020.0, 110.0)]
+    signature.add("e3", 990.0, None, limit=2)
+    assert signature.count == 2
+    assert signature.remove("e2")
+    assert not signature.remove("e2")
+
+
+def test_closest_signature_wins_with_high_confidence() -> None:
+    kettle = _signature("kettle", [2000.0, 2020.0, 1990.0])
+    toaster = _signature("toaster", [900.0, 910.0])
+    decision = classify(2010.0, None, [Option((kettle,)), Option((toaster,))], noise_w=2.0)
+    assert decision.best is not None
+    assert decision.best.signatures == (kettle,)
+    assert decision.confidence > 0.9
+    assert decision.candidates[0][:2] == ("kettle", "on")
+
+
+def test_novel_step_is_not_forced_into_a_class() -> None:
+    kettle = _signature("kettle", [2000.0, 2020.0, 1990.0])
+    decision = classify(3500.0, None, [Option((kettle,))], noise_w=2.0)
+    assert decision.best is None
+    assert decision.confidence == 0.0
+    assert decision.candidates == []
+
+
+def test_power_factor_separates_equal_steps() -> None:
+    """Two 1 kW loads: a resistive heater and a motor; dQ and PF tell them apart."""
+    heater = _signature("heater", [1000.0, 1005.0, 995.0], dq=5.0)
+    motor = _signature("motor", [1000.0, 1010.0, 990.0], dq=700.0)
+    options = [Option((heater,)), Option((motor,))]
+    decision = classify(1002.0, 690.0, options, noise_w=2.0)
+    assert decision.best is not None
+    assert decision.best.signatures == (motor,)
+    assert classify(1002.0, 3000.0, [Option((heater,))], noise_w=2.0).best is None
+
+
+def test_expected_power_overrides_the_signature_for_an_off() -> None:
+    """An OFF is matched against the power its ON added, not only the label mean."""
+    lamp = _signature("lamp", [100.0, 100.0, 100.0])
+    assert classify(160.0, None, [Option((lamp,), 160.0)], noise_w=1.0).confidence > 0.9
+    assert classify(160.0, None, [Option((lamp,))], noise_w=1.0).best is None
+
+
+def test_joint_option_explains_two_appliances_ending_together() -> None:
+    kettle = _signature("kettle", [2000.0] * 3)
+    vacuum = _signature("vacuum", [1900.0] * 3)
+    options = [
+        Option((kettle,), 2000.0),
+        Option((vacuum,), 1900.0),
+        Option((kettle, vacuum), 3900.0),
+    ]
+    decision = classify(3905.0, None, options, noise_w=2.0)
+    assert decision.best is not None
+    assert {s.appliance_id for s in decision.best.signatures} == {"kettle", "vacuum"}
+    assert decision.candidates[0][0] == "kettle"
+    assert sum(c[2] for c in decision.candidates) == pytest.approx(1.0)
+    assert classify(5000.0, None, options, noise_w=2.0).best is None

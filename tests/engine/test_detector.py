@@ -1,0 +1,104 @@
+"""Event detection: steps between steady levels, transients, gaps and the adaptive threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_components.nilm.engine.detector import Detector
+
+
+def _run(p: list[float], t: list[float] | None = None, threshold: float = 30.0):
+    detector = Detector(threshold, gap_s=300.0)
+    times = t if t is not None else [float(k) for k in range(len(p))]
+    return detector, detector.process(times, p, None, None)
+
+
+def test_step_is_measured_between_steady_means() -> None:
+    """A slow rise over several samples gives the full step, timed at its start."""
+    p = [100.0] * 10 + [400.0, 800.0, 1100.0] + [1100.0] * 10
+    _, steps = _run(p)
+    assert len(steps) == 1
+    assert steps[0].dp == pytest.approx(1000.0, abs=1.0)
+    assert steps[0].t == 10.0
+    assert steps[0].transient_s == pytest.approx(2.0)
+
+
+def test_spike_is_a_transient_not_two_events() -> None:
+    """A one-sample spike returning to the same level is no event; an inrush is overshoot of one."""
+    p = [100.0] * 10 + [3000.0] + [100.0] * 10
+    _, steps = _run(p)
+    assert steps == []
+    _, steps = _run([100.0] * 10 + [2500.0, 1100.0] + [1100.0] * 10)
+    assert len(steps) == 1
+    assert steps[0].overshoot_w == pytest.approx(1400.0, abs=1.0)
+
+
+def test_small_changes_below_threshold_are_ignored() -> None:
+    _, steps = _run([100.0] * 10 + [120.0] * 10, threshold=30.0)
+    assert steps == []
+    _, steps = _run([100.0] * 10 + [140.0] * 10, threshold=30.0)
+    assert [round(s.dp) for s in steps] == [40]
+
+
+def test_no_event_across_a_gap() -> None:
+    """The first sample after a gap re-anchors the level instead of making a step."""
+    t = [float(k) for k in range(10)] + [1000.0 + k for k in range(10)]
+    p = [100.0] * 10 + [2100.0] * 10
+    _, steps = _run(p, t)
+    assert steps == []
+
+
+def test_threshold_adapts_to_meter_noise() -> None:
+    """On a noisy meter the threshold rises above the configured minimum, and noise makes no events."""
+    rng = np.random.default_rng(3)
+    p = (500.0 + rng.normal(0.0, 15.0, 3000)).tolist()
+    detector, steps = _run(p, threshold=30.0)
+    assert detector.threshold() > 60.0
+    assert steps == []
+
+
+def test_noisy_level_raises_the_local_threshold() -> None:
+    """A fluctuating load (a motor) does not make events out of its own fluctuation."""
+    rng = np.random.default_rng(4)
+    quiet = 100.0 + rng.normal(0.0, 1.0, 200)
+    noisy = 2100.0 + rng.normal(0.0, 25.0, 600)
+    _, steps = _run(np.concatenate([quiet, noisy, quiet]).tolist())
+    assert [round(s.dp, -2) for s in steps] == [2000.0, -2000.0]
+
+
+def test_reactive_and_current_steps() -> None:
+    detector = Detector(30.0, 300.0)
+    t = [float(k) for k in range(20)]
+    p = [100.0] * 10 + [1100.0] * 10
+    q = [10.0] * 10 + [310.0] * 10
+    i = [0.5] * 10 + [4.8] * 10
+    (step,) = detector.process(t, p, q, i)
+    assert step.dq == pytest.approx(300.0)
+    assert step.di == pytest.approx(4.3)
+
+
+def test_state_carries_across_batches() -> None:
+    """Feeding sample by sample finds the same step as one batch."""
+    detector = Detector(30.0, 300.0)
+    p = [100.0] * 10 + [600.0] * 10
+    found = []
+    for k, value in enumerate(p):
+        found += detector.process([float(k)], [value], None, None, offset=k)
+    assert [(s.index, round(s.dp)) for s in found] == [(10, 500)]
+    assert detector.level_w == pytest.approx(600.0)
+
+
+def test_never_settling_transition_reanchors() -> None:
+    """A ramp that never settles re-anchors after MAX_TRANSITION_S instead of holding forever."""
+    p = [100.0] * 5 + [100.0 + 300.0 * (k % 2) for k in range(800)]
+    detector, _ = _run(p)
+    assert detector.level_w is not None
+
+
+def test_coarse_periods_settle_on_two_samples() -> None:
+    t = [60.0 * k for k in range(12)]
+    p = [200.0] * 6 + [1200.0] * 6
+    detector, steps = _run(p, t)
+    assert detector.settle_n == 2
+    assert [round(s.dp) for s in steps] == [1000]

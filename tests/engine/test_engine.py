@@ -1,0 +1,334 @@
+"""The Engine facade: feeding, labeling, identification, tracking, appliances, learn mode and energy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_components.nilm.engine import (
+    Engine,
+    EngineConfig,
+    InvalidNameError,
+    NilmError,
+    Sample,
+    UnknownApplianceError,
+    UnknownEventError,
+    UnknownGroupError,
+)
+from custom_components.nilm.engine.core import MAX_KEPT_EVENTS
+
+T0 = 1_700_000_000.0
+
+
+def levels(*segments: tuple[float, int], q: tuple[float, ...] | None = None, t0: float = T0):
+    """A 1 Hz stream of steady segments (power, seconds), with optional reactive power per segment."""
+    p = np.concatenate([np.full(n, w) for w, n in segments])
+    t = t0 + np.arange(p.size, dtype=float)
+    if q is None:
+        return t, p, None
+    qs = np.concatenate([np.full(n, v) for v, (_, n) in zip(q, segments, strict=True)])
+    return t, p, qs
+
+
+def test_feed_samples_detects_events_and_counts_bad_input() -> None:
+    engine = Engine()
+    samples = [Sample(T0 + k, 100.0) for k in range(10)] + [
+        Sample(T0 + 10 + k, 1100.0, q=5.0) for k in range(10)
+    ]
+    samples += [Sample(T0 + 5, 50.0), Sample(T0 + 30, float("nan"))]
+    update = engine.feed(samples)
+    assert [round(e.dp) for e in update.events] == [1000]
+    assert update.accepted == 20
+    assert update.dropped == 2
+    assert engine.feed([]).accepted == 0
+    event = update.events[0]
+    assert event.kind == "on"
+    assert event.status == "unidentified"
+    assert engine.snapshot().pending_count == 1
+    assert engine.events("pending")[0].id == event.id
+
+
+def test_mismatched_columns_raise() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        Engine().feed_arrays([1.0, 2.0], [1.0])
+
+
+def test_paired_off_seen_before_the_label_is_identified_then() -> None:
+    """An ON labeled after its OFF was seen: the OFF is paired when the label arrives."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 60), (100, 30))
+    on, off = engine.feed_arrays(t, p).events
+    kettle = engine.label_event(on.id, "kettle")
+    assert not kettle.on
+    assert (off.status, off.appliance_id) == ("identified", kettle.id)
+
+
+def test_one_label_creates_the_appliance_and_identifies_the_next_use() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 60), (100, 60), (2110, 60), (100, 30))
+    update = engine.feed_arrays(t[:50], p[:50])
+    on = update.events[0]
+    kettle = engine.label_event(on.id, "Kettle")
+    assert kettle.name == "Kettle"
+    assert kettle.on
+    assert kettle.power_w == pytest.approx(2000.0, abs=5.0)
+    events = engine.feed_arrays(t[50:], p[50:]).events
+    assert [(e.kind, e.status, e.appliance_id) for e in events] == [
+        ("off", "identified", kettle.id),
+        ("on", "identified", kettle.id),
+        ("off", "identified", kettle.id),
+    ]
+    assert events[0].confidence > 0.6
+    assert events[0].candidates[0][0] == kettle.id
+    snap = engine.snapshot()
+    assert not snap.appliances[kettle.id].on
+    # Energy counts from the label on (30 s of the first use), then all 60 s of the second.
+    assert snap.appliances[kettle.id].energy_kwh == pytest.approx(2000 * 90 / 3.6e6, rel=0.05)
+
+
+def test_off_pairs_with_the_on_even_when_never_labeled() -> None:
+    """Only ONs are labeled; OFFs are matched to the power the ON added (here a drifted one)."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1100, 30), (100, 30), (1180, 40), (100, 30))
+    first = engine.feed_arrays(t[:40], p[:40]).events[0]
+    lamp = engine.label_event(first.id, "heater")
+    events = engine.feed_arrays(t[40:], p[40:]).events
+    off_first = events[0]
+    assert (off_first.kind, off_first.appliance_id) == ("off", lamp.id)
+    assert [e.status for e in events[1:]] == ["identified", "identified"]
+    assert not engine.snapshot().appliances[lamp.id].on
+
+
+def test_unknown_step_stays_unidentified_and_groups() -> None:
+    engine = Engine()
+    segments = [(100, 20)]
+    for _ in range(4):
+        segments += [(1300, 20), (100, 20)]
+    t, p, _ = levels(*segments)
+    engine.feed_arrays(t, p)
+    groups = engine.groups()
+    assert sorted(g.count for g in groups) == [4, 4]
+    on_group = next(g for g in groups if g.mean_dp > 0)
+    assert engine.label_group(on_group.id, "dryer") == 4
+    assert len(engine.events("labeled")) == 4
+    with pytest.raises(UnknownGroupError) as err:
+        engine.label_group("nope", "dryer")
+    assert err.value.key == "unknown_group"
+
+
+def test_multi_state_appliance_learns_levels_from_plain_labels() -> None:
+    """Labels without a state on steps of very different size become separate states of one appliance."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 30), (2300, 30), (2100, 30), (100, 30))
+    events = engine.feed_arrays(t, p).events
+    heat, drum = events[0], events[1]
+    engine.label_event(heat.id, "washer")
+    washer = engine.label_event(drum.id, "washer")
+    assert washer.states == ["on", "on 2"]
+    t2, p2, _ = levels((100, 20), (2100, 30), (2300, 30), (100, 30), t0=t[-1] + 1)
+    later = engine.feed_arrays(t2, p2).events
+    assert [(e.state, e.status) for e in later] == [
+        ("on", "identified"),
+        ("on 2", "identified"),
+        ("on", "identified"),
+    ]
+    # The last OFF ended both states at once.
+    assert not engine.snapshot().appliances[washer.id].on
+
+
+def test_label_with_explicit_state_and_relabel() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (600, 30), (100, 30))
+    on, off = engine.feed_arrays(t, p).events
+    engine.label_event(on.id, "fan", state="high")
+    fan = engine.label_event(off.id, "fan", state="high")
+    assert fan.states == ["on", "high"]
+    assert engine.events("labeled")[0].state == "high"
+    # Relabeling moves the event to another appliance and its signature with it.
+    heater = engine.label_event(on.id, "heater")
+    assert {e.appliance_id for e in engine.events("labeled")} == {fan.id, heater.id}
+    engine.ignore_event(off.id)
+    assert engine.events("all")[0].status == "ignored"
+    with pytest.raises(UnknownEventError) as err:
+        engine.ignore_event("e999")
+    assert err.value.key == "unknown_event"
+
+
+def test_relabeling_a_wrong_identification_undoes_its_switch() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1000, 30), (100, 30), (1010, 30))
+    first = engine.feed_arrays(t[:40], p[:40]).events[0]
+    heater = engine.label_event(first.id, "heater")
+    events = engine.feed_arrays(t[40:], p[40:]).events
+    assert events[1].appliance_id == heater.id
+    iron = engine.label_event(events[1].id, "iron")
+    snap = engine.snapshot()
+    assert not snap.appliances[heater.id].on
+    assert snap.appliances[iron.id].on
+
+
+def test_joint_off_ends_two_appliances() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30))
+    on_a, on_b, off = engine.feed_arrays(t, p).events
+    engine.label_event(on_a.id, "kettle")
+    engine.label_event(on_b.id, "vacuum")
+    assert off.status == "unidentified"
+    t2, p2, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30), t0=t[-1] + 1)
+    events = engine.feed_arrays(t2, p2).events
+    assert events[2].status == "identified"
+    assert not any(a.on for a in engine.snapshot().appliances.values())
+
+
+def test_labeled_joint_off_ends_the_rest_too() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30))
+    on_a, on_b = engine.feed_arrays(t[:50], p[:50]).events
+    kettle = engine.label_event(on_a.id, "kettle")
+    vacuum = engine.label_event(on_b.id, "vacuum")
+    (off,) = engine.feed_arrays(t[50:], p[50:]).events
+    engine.label_event(off.id, "kettle")
+    snap = engine.snapshot()
+    assert not snap.appliances[kettle.id].on
+    assert not snap.appliances[vacuum.id].on
+    # The joint step did not teach the kettle a 3.9 kW signature.
+    assert engine.signatures[(kettle.id, "on")].power() == pytest.approx(2000.0, abs=5.0)
+
+
+def test_an_off_with_nothing_running_teaches_the_signature() -> None:
+    engine = Engine()
+    t, p, _ = levels((900, 20), (100, 30))
+    (off,) = engine.feed_arrays(t, p).events
+    toaster = engine.label_event(off.id, "toaster")
+    assert engine.signatures[(toaster.id, "on")].power() == pytest.approx(800.0)
+
+
+def test_mains_recheck_ends_a_state_whose_off_was_missed() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 30), (100, 30))
+    (on,) = engine.feed_arrays(t[:50], p[:50]).events
+    kettle = engine.label_event(on.id, "kettle")
+    # The OFF arrives as a slow decline that is never a clean step; the level check still ends it.
+    ramp = np.linspace(2100, 100, 400)
+    t2 = t[49] + 1 + np.arange(ramp.size + 30, dtype=float)
+    engine.feed_arrays(t2, np.concatenate([ramp, np.full(30, 100.0)]))
+    snap = engine.snapshot()
+    assert not snap.appliances[kettle.id].on
+    assert snap.appliances[kettle.id].confidence == 0.0
+
+
+def test_appliance_management_and_errors() -> None:
+    engine = Engine()
+    a = engine.create_appliance("  Fridge  ")
+    assert a.name == "Fridge"
+    with pytest.raises(InvalidNameError) as err:
+        engine.create_appliance("fridge")
+    assert err.value.key == "invalid_name"
+    with pytest.raises(InvalidNameError):
+        engine.create_appliance("   ")
+    with pytest.raises(InvalidNameError):
+        engine.create_appliance("x" * 65)
+    b = engine.create_appliance("Freezer")
+    assert engine.rename_appliance(b.id, "Chest freezer").name == "Chest freezer"
+    with pytest.raises(InvalidNameError):
+        engine.rename_appliance(b.id, "Fridge")
+    with pytest.raises(UnknownApplianceError) as unknown:
+        engine.rename_appliance("zzz", "x")
+    assert unknown.value.key == "unknown_appliance"
+    assert isinstance(unknown.value, NilmError)
+    with pytest.raises(InvalidNameError):
+        engine.merge_appliances(a.id, a.id)
+    engine.delete_appliance(a.id)
+    assert list(engine.snapshot().appliances) == [b.id]
+    # Ids are never reused.
+    assert engine.create_appliance("Fridge").id not in {a.id, b.id}
+
+
+def test_merge_moves_signatures_events_and_energy() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1000, 30), (100, 30), (1500, 30), (100, 20))
+    e1, _, e3, _ = engine.feed_arrays(t, p).events
+    a = engine.label_event(e1.id, "oven")
+    b = engine.label_event(e3.id, "oven top")
+    before = engine.snapshot().appliances
+    total = before[a.id].energy_kwh + before[b.id].energy_kwh
+    merged = engine.merge_appliances(b.id, a.id)
+    assert merged.energy_kwh == pytest.approx(total)
+    assert {e.appliance_id for e in engine.events("labeled")} == {a.id}
+    assert len(merged.states) == 1
+
+
+def test_delete_returns_labeled_events_to_pending() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1000, 30), (100, 30))
+    on, _ = engine.feed_arrays(t, p).events
+    oven = engine.label_event(on.id, "oven")
+    engine.delete_appliance(oven.id)
+    assert engine.events("labeled") == []
+    assert on.id in {e.id for e in engine.events("pending")}
+    with pytest.raises(ValueError, match="unknown event kind"):
+        engine.events("everything")
+
+
+def test_learn_mode_labels_the_next_events() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (700, 30), (100, 30), (700, 30), (100, 200), (700, 30))
+    engine.feed_arrays(t[:10], p[:10])
+    engine.start_learning("microwave", duration_s=120.0, now=t[9])
+    events = engine.feed_arrays(t[10:], p[10:]).events
+    assert [e.status for e in events[:4]] == ["labeled"] * 4
+    assert events[4].status == "identified"
+
+
+def test_snapshot_powers_never_exceed_mains_and_baseload() -> None:
+    engine = Engine()
+    t, p, _ = levels((150, 3600), (2150, 60), (150, 60))
+    (on,) = engine.feed_arrays(t[:3630], p[:3630]).events
+    engine.label_event(on.id, "kettle")
+    snap = engine.snapshot()
+    assert snap.baseload_w == pytest.approx(150.0, abs=1.0)
+    assert snap.mains_w == 2150.0
+    total = sum(a.power_w for a in snap.appliances.values())
+    assert total <= snap.mains_w
+    assert snap.unidentified_w == pytest.approx(0.0, abs=5.0)
+    # A dip of the mains below the kettle's power scales it down instead of exceeding it.
+    engine.feed_arrays(t[3630:3631], [1000.0])
+    snap = engine.snapshot()
+    assert sum(a.power_w for a in snap.appliances.values()) <= 1000.0
+
+
+def test_cost_and_bill_projection() -> None:
+    engine = Engine(EngineConfig(price_per_kwh=0.5, timezone="Europe/Berlin", billing_day=1))
+    t = 1_767_222_000.0 + np.arange(0, 2 * 86400, 10.0)  # 2026-01-01 00:00 Berlin, 10 s samples
+    engine.feed_arrays(t, np.full(t.size, 1000.0))
+    snap = engine.snapshot()
+    assert snap.period_cost == pytest.approx(0.5 * 48, rel=0.01)
+    assert snap.projected_bill == pytest.approx(0.5 * 24 * 31, rel=0.01)
+    engine.set_price(1.0)
+    with pytest.raises(ValueError, match="price"):
+        engine.set_price(float("nan"))
+
+
+def test_energy_does_not_cross_gaps_and_mark_gap_reanchors() -> None:
+    engine = Engine()
+    engine.feed_arrays(T0 + np.arange(100.0), np.full(100, 3600.0))
+    engine.feed_arrays(T0 + 10_000 + np.arange(100.0), np.full(100, 3600.0))
+    assert engine.ledger.mains_kwh == pytest.approx(2 * 99 / 1000, rel=1e-6)
+    engine.mark_gap()
+    update = engine.feed_arrays(T0 + 10_101 + np.arange(50.0), np.full(50, 100.0))
+    assert update.events == []
+    assert engine.ledger.mains_kwh == pytest.approx(2 * 99 / 1000 + 49 * 0.1 / 3600, rel=1e-6)
+
+
+def test_stored_events_stay_bounded() -> None:
+    engine = Engine(EngineConfig(max_pending_events=20))
+    rng = np.random.default_rng(0)
+    segments = []
+    for _ in range(600):
+        segments += [(100, 10), (100 + float(rng.uniform(200, 3000)), 10)]
+    t, p, _ = levels(*segments)
+    engine.feed_arrays(t, p)
+    assert engine.snapshot().pending_count == 20
+    first = engine.events("pending")[-1]
+    engine.label_event(first.id, "thing")
+    assert len(engine.event_log) <= 20 + MAX_KEPT_EVENTS

@@ -1,0 +1,106 @@
+"""Property tests: any stream is safe, energy never decreases, powers stay under the mains, state round-trips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+import numpy as np
+
+from custom_components.nilm.engine import Engine, EngineConfig, Sample
+
+T0 = 1_700_000_000.0
+
+values = st.one_of(
+    st.floats(min_value=-5000.0, max_value=30000.0),
+    st.sampled_from([math.nan, math.inf, -math.inf, 0.0, 2000.0, 1e12]),
+)
+optional = st.one_of(st.none(), values)
+samples = st.lists(
+    st.builds(
+        Sample,
+        t=st.one_of(
+            st.floats(min_value=0.0, max_value=4000.0).map(lambda x: T0 + x),
+            st.sampled_from([math.nan, math.inf, T0, T0 + 1000.0]),
+        ),
+        p=values,
+        q=optional,
+        i=optional,
+        v=optional,
+        pf=optional,
+    ),
+    max_size=60,
+)
+# A stream of steady levels with gaps, so that events happen and get labeled.
+levels = st.lists(
+    st.tuples(
+        st.sampled_from([100.0, 150.0, 1100.0, 2100.0, 2300.0, 3200.0]),
+        st.integers(min_value=1, max_value=40),
+        st.sampled_from([1.0, 1.0, 1.0, 7.0, 400.0]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _stream(spec: list[tuple[float, int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    t, p, now = [], [], T0
+    for power, count, step in spec:
+        for _ in range(count):
+            now += step
+            t.append(now)
+            p.append(power)
+    return np.array(t), np.array(p)
+
+
+@FAST
+@given(st.lists(samples, max_size=4))
+def test_any_samples_never_raise(batches: list[list[Sample]]) -> None:
+    engine = Engine()
+    for batch in batches:
+        update = engine.feed(batch)
+        assert update.accepted + update.dropped == len(batch)
+        snap = engine.snapshot()
+        assert snap.unidentified_w >= 0.0
+        assert math.isfinite(snap.baseload_w)
+
+
+@FAST
+@given(levels, st.integers(min_value=1, max_value=50), st.data())
+def test_energy_monotone_and_powers_under_mains(
+    spec: list[tuple[float, int, float]], batch: int, data: st.DataObject
+) -> None:
+    engine = Engine(EngineConfig(price_per_kwh=0.25))
+    t, p = _stream(spec)
+    names = ["kettle", "heater", "washer"]
+    previous: dict[str, float] = {}
+    previous_unidentified = 0.0
+    for start in range(0, t.size, batch):
+        update = engine.feed_arrays(t[start : start + batch], p[start : start + batch])
+        for event in update.events:
+            if data.draw(st.booleans()):
+                engine.label_event(event.id, data.draw(st.sampled_from(names)))
+        snap = engine.snapshot()
+        assert snap.mains_w is not None
+        assert sum(a.power_w for a in snap.appliances.values()) <= max(0.0, snap.mains_w) + 1e-6
+        for appliance_id, view in snap.appliances.items():
+            assert view.energy_kwh >= previous.get(appliance_id, 0.0)
+            assert view.power_w >= 0.0
+            previous[appliance_id] = view.energy_kwh
+        assert snap.unidentified_energy_kwh >= previous_unidentified
+        previous_unidentified = snap.unidentified_energy_kwh
+
+
+@FAST
+@given(levels, st.data())
+def test_state_round_trips(spec: list[tuple[float, int, float]], data: st.DataObject) -> None:
+    engine = Engine()
+    t, p = _stream(spec)
+    for event in engine.feed_arrays(t, p).events:
+        if data.draw(st.booleans()):
+            engine.label_event(event.id, data.draw(st.sampled_from(["a", "b"])))
+    state = engine.to_dict()
+    restored = Engine.from_dict(json.loads(json.dumps(state)))
+    assert restored.to_dict() == state

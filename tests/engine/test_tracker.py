@@ -1,0 +1,76 @@
+"""Tracking: ON/OFF pairing, undo, timeouts, re-checks against the mains and the share of the mains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_components.nilm.engine.tracker import DEFAULT_MAX_ON_S, Tracker
+
+
+def test_on_then_off_pairs_and_learns_the_run_length() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 10.0, "e1")
+    tracker.switch_on("w", "heat", -1500.0, 12.0, "e2")
+    assert tracker.total_w() == 3500.0
+    assert tracker.appliance_powers() == {"k": (2000.0, "on"), "w": (1500.0, "heat")}
+    closed = tracker.switch_off([("k", "on"), ("x", "on")], 130.0, "e3")
+    assert [c.event_id for c in closed] == ["e1"]
+    assert tracker.longest_run_s[("k", "on")] == 120.0
+    assert tracker.switch_off([("k", "on")], 140.0, "e4") == []
+
+
+def test_multi_state_appliance_sums_its_states() -> None:
+    tracker = Tracker()
+    tracker.switch_on("wm", "heat", 2000.0, 0.0, "e1")
+    tracker.switch_on("wm", "drum", 200.0, 5.0, "e2")
+    assert tracker.appliance_powers() == {"wm": (2200.0, "heat")}
+    assert [c.state for c in tracker.running("wm", before=3.0)] == ["heat"]
+
+
+def test_undo_reverts_an_on_and_reopens_what_an_off_closed() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    tracker.switch_off([("k", "on")], 60.0, "e2")
+    tracker.undo("e2")
+    assert ("k", "on") in tracker.active
+    tracker.undo("e1")
+    assert tracker.active == {}
+
+
+def test_recheck_against_the_mains_and_the_timeout() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    tracker.switch_on("f", "on", 100.0, 0.0, "e2")
+    # The mains fell to 400 W above the baseload: the kettle cannot still be on, the fridge can.
+    stale = tracker.recheck(60.0, 500.0, 100.0)
+    assert [c.appliance_id for c in stale] == ["k"]
+    stale = tracker.recheck(DEFAULT_MAX_ON_S + 1.0, 500.0, 100.0)
+    assert [c.appliance_id for c in stale] == ["f"]
+
+
+def test_learned_run_length_sets_the_timeout() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    tracker.switch_off([("k", "on")], 300.0, "e2")
+    tracker.switch_on("k", "on", 2000.0, 1000.0, "e3")
+    assert tracker.recheck(1000.0 + 599.0, None, 0.0) == []
+    assert len(tracker.recheck(1000.0 + 901.0, None, 0.0)) == 1
+
+
+def test_shares_keep_the_sum_under_the_mains() -> None:
+    tracker = Tracker()
+    assert tracker.shares(np.array([50.0])).tolist() == [1.0]
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    shares = tracker.shares(np.array([3000.0, 1000.0, -5.0]))
+    assert shares.tolist() == pytest.approx([1.0, 0.5, 0.0])
+
+
+def test_forget_drops_an_appliance() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    tracker.switch_off([("k", "on")], 10.0, "e2")
+    tracker.switch_on("k", "on", 2000.0, 20.0, "e3")
+    tracker.forget("k")
+    assert tracker.active == {}
+    assert tracker.longest_run_s == {}

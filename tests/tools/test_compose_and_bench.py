@@ -1,0 +1,58 @@
+"""The tracebase composer on a small trace folder in tracebase's format, and the benchmark's building blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nilm_tools import bench
+from nilm_tools.compose_tracebase import DAY_S, main as compose_main, on_grid, read_trace
+from nilm_tools.evaluate import read_nilm_csv
+
+
+def _trace(folder: Path, lines: list[str]) -> None:
+    folder.mkdir(parents=True)
+    (folder / "dev_000000_2012.01.01.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_traces_hold_each_reading_until_the_next(tmp_path: Path) -> None:
+    _trace(
+        tmp_path / "complete" / "Lamp",
+        ["01/01/2012 00:00:00;0;0", "01/01/2012 00:00:10;60;55", "garbage"],
+    )
+    seconds, power = read_trace(tmp_path / "complete" / "Lamp" / "dev_000000_2012.01.01.csv")
+    grid = on_grid(seconds, power)
+    assert grid.size == DAY_S
+    assert grid[9] == 0.0
+    assert grid[10] == 60.0
+    assert grid[-1] == 60.0
+
+
+def test_composed_house_is_valid_nilm_csv(tmp_path: Path) -> None:
+    _trace(tmp_path / "complete" / "Lamp", ["01/01/2012 00:00:00;0;0", "01/01/2012 06:00:00;60;60"])
+    _trace(
+        tmp_path / "complete" / "TV-LCD", ["02/01/2012 00:00:00;90;90", "02/01/2012 12:00:00;0;0"]
+    )
+    out = tmp_path / "house.csv"
+    assert compose_main([str(tmp_path), str(out), "--days", "2", "--noise-w", "0"]) == 0
+    data = read_nilm_csv(out)
+    assert data.t.size == 2 * DAY_S
+    assert set(data.appliances) == {"lamp", "tv_lcd"}
+    residual = data.mains["mains_p"] - data.appliances["lamp"] - data.appliances["tv_lcd"]
+    assert 69.0 <= residual.min() <= residual.max() <= 91.0
+
+
+def test_composer_reports_a_missing_folder(tmp_path: Path) -> None:
+    assert compose_main([str(tmp_path / "nowhere"), str(tmp_path / "out.csv")]) == 2
+
+
+def test_bench_building_blocks_measure_a_trained_engine() -> None:
+    t, p, switches = bench.generate(days=2, seed=1)
+    assert t.size == 2 * DAY_S
+    assert switches
+    engine = bench.trained_engine(t, p)
+    assert {a.name for a in engine.snapshot().appliances.values()} <= {h[0] for h in bench.HOUSE}
+    assert bench.replay_rate(engine, t[DAY_S : DAY_S + 7200], p[DAY_S : DAY_S + 7200], 3600) > 0
+    assert bench.event_cost_ms(engine, float(t[-1]) + 10.0, repeats=20) > 0
+    assert np.isfinite(bench.per_sample_rate(engine, t[-100:] + 1e5, p[-100:]))

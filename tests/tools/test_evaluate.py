@@ -1,0 +1,124 @@
+"""scripts/evaluate: NILM-CSV parsing, ground truth, metrics and the whole protocol on generated data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nilm_tools.evaluate import (
+    DataError,
+    appliance_metrics,
+    main,
+    match_one_to_one,
+    prf,
+    read_nilm_csv,
+    truth_events,
+)
+
+
+def _house(path: Path, days: float = 1.0, seed: int = 3) -> None:
+    """A 1 Hz house with a kettle (2 kW) and a lamp (100 W) switching on and off many times."""
+    rng = np.random.default_rng(seed)
+    n = int(days * 86_400 / 4)
+    t = 1.7e9 + np.arange(n, dtype=float)
+    kettle = np.zeros(n)
+    lamp = np.zeros(n)
+    for start in range(200, n - 400, 900):
+        kettle[start : start + 150] = 2000.0
+    for start in range(500, n - 800, 1300):
+        lamp[start : start + 600] = 100.0
+    mains = 120.0 + kettle + lamp + rng.normal(0, 2, n)
+    rows = "\n".join(
+        f"{tk:.0f},{mk:.1f},{kk:.0f},{lk:.0f}"
+        for tk, mk, kk, lk in zip(t, mains, kettle, lamp, strict=True)
+    )
+    path.write_text("# generated\ntimestamp,mains_p,kettle,lamp\n" + rows + "\n", encoding="utf-8")
+
+
+def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
+    data = tmp_path / "house.csv"
+    _house(data)
+    out = tmp_path / "metrics.json"
+    pred = tmp_path / "pred.csv"
+    assert main([str(data), "--json", str(out), "--predictions", str(pred), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["events"]["f1"] > 0.9
+    assert metrics["appliances"]["kettle"]["labels"] == 5
+    assert metrics["appliances"]["kettle"]["state_f1"] > 0.9
+    assert metrics["appliances"]["lamp"]["state_f1"] > 0.8
+    header = pred.read_text().splitlines()[0]
+    assert header == "timestamp,kettle,lamp"
+    assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
+
+
+def test_co_baseline_runs_through_the_same_protocol(tmp_path: Path) -> None:
+    data = tmp_path / "house.csv"
+    _house(data, days=0.5)
+    out = tmp_path / "metrics.json"
+    assert main([str(data), "--method", "co", "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["method"] == "co"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("timestamp,kettle\n1,2\n", "'timestamp' and 'mains_p'"),
+        ("timestamp,mains_p,kettle\n2,1,0\n1,1,0\n", "not sorted"),
+        ("timestamp,mains_p,kettle\n1,x,0\n", "line 2"),
+        ("timestamp,mains_p,kettle\n1,1\n", "2 cells"),
+        ("timestamp,mains_p\n1,1\n", "no appliance"),
+        ("# only a comment\n", "no header"),
+    ],
+)
+def test_malformed_files_get_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, reason: str
+) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=reason):
+        read_nilm_csv(data)
+    assert main([str(data)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("evaluate: error:")
+    assert "\n" not in err
+
+
+def test_missing_cells_are_nan(tmp_path: Path) -> None:
+    data = tmp_path / "gaps.csv"
+    data.write_text("timestamp,mains_p,mains_q,kettle\n1,100,,0\n2,nan,5,\n", encoding="utf-8")
+    parsed = read_nilm_csv(data)
+    assert np.isnan(parsed.mains["mains_q"][0])
+    assert np.isnan(parsed.mains["mains_p"][1])
+    assert np.isnan(parsed.appliances["kettle"][1])
+
+
+def test_truth_events_need_50_w_that_persists() -> None:
+    t = np.arange(20, dtype=float)
+    power = np.array(
+        [0, 0, 1000, 1000, 1000, 0, 0, 0, 40, 40, 40, 0, 0, 300, 0, 0, 0, 0, 0, 0], dtype=float
+    )
+    events = truth_events(t, power, "x")
+    assert [(e.index, round(e.dp)) for e in events] == [(2, 1000), (5, -1000)]
+
+
+def test_one_to_one_matching_uses_each_event_once() -> None:
+    assert match_one_to_one([10.0, 11.0], [10.5], 3.0) == 1
+    assert match_one_to_one([10.0, 20.0], [11.0, 19.0], 3.0) == 2
+    assert match_one_to_one([10.0], [20.0], 3.0) == 0
+    assert prf(1, 2, 4) == pytest.approx({"precision": 0.5, "recall": 0.25, "f1": 1 / 3})
+
+
+def test_appliance_metrics_of_a_perfect_and_an_empty_estimate() -> None:
+    t = np.arange(100, dtype=float)
+    truth = np.where((t % 20) < 10, 500.0, 0.0)
+    perfect = appliance_metrics(t, truth, truth.copy(), 3.0)
+    assert perfect["state_f1"] == 1.0
+    assert perfect["switch_f1"] == 1.0
+    assert perfect["nep"] == 0.0
+    empty = appliance_metrics(t, truth, np.zeros(100), 3.0)
+    assert empty["state_f1"] == 0.0
+    assert empty["nep"] == 1.0
+    assert empty["energy_ratio"] == 0.0
