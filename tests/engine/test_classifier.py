@@ -8,6 +8,7 @@ from custom_components.nilm.engine.classifier import (
     Option,
     Signature,
     classify,
+    inrush_feature,
     robust_stats,
 )
 
@@ -34,11 +35,33 @@ def test_signature_learns_sign_free_and_forgets() -> None:
     signature = Signature("a", "on")
     signature.add("e1", 1000.0, 100.0, limit=2)
     signature.add("e2", -1020.0, -110.0, limit=2)
-    assert [e[1:] for e in signature.entries] == [(1000.0, 100.0), (1020.0, 110.0)]
+    assert [(e.power_w, e.reactive_var) for e in signature.entries] == [
+        (1000.0, 100.0),
+        (1020.0, 110.0),
+    ]
+    # The inrush is learned from the ON only.
+    assert signature.entries[0].inrush == 0.0
+    assert signature.entries[1].inrush is None
     signature.add("e3", 990.0, None, limit=2)
     assert signature.count == 2
     assert signature.remove("e2")
     assert not signature.remove("e2")
+
+
+def test_inrush_separates_a_motor_from_a_resistive_load() -> None:
+    """Two 90 W loads: a fridge starts with a large inrush, a lamp does not."""
+    fridge, lamp = Signature("fridge", "on"), Signature("lamp", "on")
+    for k in range(3):
+        fridge.add(f"f{k}", 90.0, None, limit=50, overshoot_w=1300.0)
+        lamp.add(f"l{k}", 90.0, None, limit=50)
+    options = [Option((fridge,)), Option((lamp,))]
+    start = classify(90.0, None, options, noise_w=1.0, inrush=inrush_feature(90.0, 1250.0))
+    assert start.best is not None
+    assert start.best.signatures == (fridge,)
+    assert start.confidence > 0.9
+    quiet = classify(90.0, None, options, noise_w=1.0, inrush=inrush_feature(90.0, 2.0))
+    assert quiet.best is not None
+    assert quiet.best.signatures == (lamp,)
 
 
 def test_closest_signature_wins_with_high_confidence() -> None:

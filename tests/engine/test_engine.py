@@ -15,7 +15,7 @@ from custom_components.nilm.engine import (
     UnknownEventError,
     UnknownGroupError,
 )
-from custom_components.nilm.engine.core import MAX_KEPT_EVENTS
+from custom_components.nilm.engine.eventlog import MAX_KEPT_EVENTS
 
 T0 = 1_700_000_000.0
 
@@ -119,12 +119,14 @@ def test_unknown_step_stays_unidentified_and_groups() -> None:
 def test_multi_state_appliance_learns_levels_from_plain_labels() -> None:
     """Labels without a state on steps of very different size become separate states of one appliance."""
     engine = Engine()
-    t, p, _ = levels((100, 20), (2100, 30), (2300, 30), (2100, 30), (100, 30))
+    cycle = ((100, 20), (2100, 30), (2300, 30), (2100, 30), (100, 30))
+    t, p, _ = levels(*cycle, *cycle)
     events = engine.feed_arrays(t, p).events
-    heat, drum = events[0], events[1]
-    engine.label_event(heat.id, "washer")
-    washer = engine.label_event(drum.id, "washer")
+    assert len(events) == 8
+    for k in (0, 1, 5):
+        washer = engine.label_event(events[k].id, "washer")
     assert washer.states == ["on", "on 2"]
+    assert engine.signatures[(washer.id, "on 2")].count == 2
     t2, p2, _ = levels((100, 20), (2100, 30), (2300, 30), (100, 30), t0=t[-1] + 1)
     later = engine.feed_arrays(t2, p2).events
     assert [(e.state, e.status) for e in later] == [
@@ -328,7 +330,37 @@ def test_stored_events_stay_bounded() -> None:
         segments += [(100, 10), (100 + float(rng.uniform(200, 3000)), 10)]
     t, p, _ = levels(*segments)
     engine.feed_arrays(t, p)
-    assert engine.snapshot().pending_count == 20
+    assert 15 <= engine.snapshot().pending_count <= 20
     first = engine.events("pending")[-1]
     engine.label_event(first.id, "thing")
     assert len(engine.event_log) <= 20 + MAX_KEPT_EVENTS
+
+
+def test_motor_inrush_is_part_of_its_on_event() -> None:
+    """A 3 s start at 1.5 kW settling to 90 W is one ON of 90 W with the inrush as overshoot."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1500, 3), (190, 30), (100, 30))
+    update = engine.feed_arrays(t, p)
+    on, off = update.events
+    assert on.kind == "on"
+    assert on.dp == pytest.approx(90.0)
+    assert on.overshoot_w == pytest.approx(1310.0)
+    assert on.transient_s == pytest.approx(3.0)
+    assert off.dp == pytest.approx(-90.0)
+    # A fridge labeled once is then recognised by its inrush among loads of the same size.
+    engine.label_event(on.id, "fridge")
+    lamp_t, lamp_p, _ = levels((100, 20), (190, 30), (100, 30), t0=t[-1] + 1)
+    engine.label_event(engine.feed_arrays(lamp_t, lamp_p).events[0].id, "lamp")
+    t2, p2, _ = levels((100, 20), (1500, 3), (190, 30), t0=lamp_t[-1] + 1)
+    (again,) = engine.feed_arrays(t2, p2).events
+    fridge = engine.snapshot().appliances[again.appliance_id]
+    assert fridge.name == "fridge"
+
+
+def test_missing_reactive_readings_are_left_out() -> None:
+    engine = Engine()
+    t, p, q = levels((100, 20), (1100, 20), q=(10.0, 410.0))
+    q[::4] = np.nan
+    (event,) = engine.feed_arrays(t, p, q=q).events
+    assert event.dq == pytest.approx(400.0)
+    assert event.pf == pytest.approx(1000.0 / np.hypot(1000.0, 400.0))

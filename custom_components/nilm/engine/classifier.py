@@ -29,6 +29,9 @@ PF_TOLERANCE = 0.12
 REACTIVE_UNKNOWN_VAR = 200.0
 # Log prior penalty per extra appliance in a joint option.
 JOINT_PENALTY = 2.0
+# Inrush feature: its smallest spread (log scale), and the width assumed where it was never learned.
+INRUSH_FLOOR = 0.35
+INRUSH_UNKNOWN = 2.0
 # Median absolute deviation to standard deviation for Gaussian data.
 MAD_TO_SD = 1.4826
 
@@ -51,13 +54,39 @@ def robust_stats(values: Sequence[float]) -> Stats | None:
     return Stats(centre, MAD_TO_SD * median(abs(v - centre) for v in values))
 
 
+@dataclass(frozen=True, slots=True)
+class LabeledStep:
+    """One labeled step as the ON it is or mirrors: size, reactive part, and inrush (ONs only)."""
+
+    event_id: str
+    power_w: float
+    reactive_var: float | None
+    inrush: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A signature's statistics per feature (None where no labeled step had that feature)."""
+
+    power: Stats
+    reactive: Stats | None
+    inrush: Stats | None
+
+
+def inrush_feature(magnitude: float, overshoot_w: float) -> float:
+    """Overshoot relative to the step, compressed: a motor's start stands out, noise stays near 0."""
+    return math.log1p(max(0.0, overshoot_w) / max(magnitude, 1.0))
+
+
 @dataclass(slots=True)
 class Signature:
     """What the classifier knows about one appliance state: its labeled steps, as ON magnitudes."""
 
     appliance_id: str
     state: str
-    entries: list[tuple[str, float, float | None]] = field(default_factory=list)
+    entries: list[LabeledStep] = field(default_factory=list)
+    # Statistics are recomputed only after the entries change (classification runs per event).
+    _profile: Profile | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def count(self) -> int:
@@ -66,29 +95,60 @@ class Signature:
 
     def power(self) -> float:
         """Typical ON step (W): the median, robust to one mislabeled event."""
-        return median(e[1] for e in self.entries)
+        return self.profile().power.centre
 
-    def add(self, event_id: str, dp: float, dq: float | None, limit: int) -> None:
-        """Learn one step (sign-free: ON and OFF steps of a state have the same size)."""
+    def add(
+        self, event_id: str, dp: float, dq: float | None, limit: int, overshoot_w: float = 0.0
+    ) -> None:
+        """Learn one step (sign-free: ON and OFF steps of a state have the same size).
+
+        The inrush is learned from ONs only: an OFF's transient says nothing about the start.
+        """
         self.remove(event_id)
-        self.entries.append((event_id, abs(dp), None if dq is None else (dq if dp >= 0 else -dq)))
+        self.entries.append(
+            LabeledStep(
+                event_id,
+                abs(dp),
+                None if dq is None else (dq if dp >= 0 else -dq),
+                inrush_feature(dp, overshoot_w) if dp > 0 else None,
+            )
+        )
         del self.entries[:-limit]
+        self._profile = None
+
+    def absorb(self, other: Signature, limit: int) -> None:
+        """Take over another signature's steps (appliances merged)."""
+        self.entries = [*self.entries, *other.entries][-limit:]
+        self._profile = None
 
     def remove(self, event_id: str) -> bool:
         """Forget one step; true when it was there."""
         before = len(self.entries)
-        self.entries = [e for e in self.entries if e[0] != event_id]
+        self.entries = [e for e in self.entries if e.event_id != event_id]
+        self._profile = None
         return len(self.entries) != before
 
-    def stats(self) -> tuple[Stats, Stats | None]:
-        """Robust centre and spread of the ON step and of its reactive part (None without Q)."""
-        p_stats = robust_stats([e[1] for e in self.entries])
-        if p_stats is None:
+    def profile(self) -> Profile:
+        """Robust centre and spread of each feature over the labeled steps."""
+        if self._profile is not None:
+            return self._profile
+        power = robust_stats([e.power_w for e in self.entries])
+        if power is None:
             raise ValueError("a signature without steps has no statistics")
-        return p_stats, robust_stats([e[2] for e in self.entries if e[2] is not None])
+        self._profile = Profile(
+            power,
+            robust_stats([e.reactive_var for e in self.entries if e.reactive_var is not None]),
+            robust_stats([e.inrush for e in self.entries if e.inrush is not None]),
+        )
+        return self._profile
 
     def match(
-        self, magnitude: float, dq: float | None, noise_w: float, power: float | None = None
+        self,
+        magnitude: float,
+        dq: float | None,
+        noise_w: float,
+        power: float | None = None,
+        inrush: float | None = None,
     ) -> tuple[float, float] | None:
         """Log-likelihood of a step under this signature and its |dP| distance in spreads, or None.
 
@@ -96,30 +156,40 @@ class Signature:
         replaces the signature's typical step: an OFF should remove what its ON added. None means the
         signature does not admit the step (too far in |dP|, or a clearly different power factor).
         """
-        return _likelihood([self.stats()], power, magnitude, dq, noise_w)
+        return _likelihood([self.profile()], power, magnitude, dq, noise_w, inrush)
 
 
 def _likelihood(
-    parts: list[tuple[Stats, Stats | None]],
+    parts: list[Profile],
     power: float | None,
     magnitude: float,
     dq: float | None,
     noise_w: float,
+    inrush: float | None,
 ) -> tuple[float, float] | None:
     """Gaussian log-likelihood of a step switching these parts together, and its |dP| distance in spreads.
 
     The expected step is `power` when known (what the ON added), else the sum of the parts' centres;
     spreads add in quadrature, widened by drift and the meter's noise. None when the gate rejects it.
     """
-    expected = power if power is not None else sum(p.centre for p, _ in parts)
-    sd = math.hypot(*(p.spread for p, _ in parts), RELATIVE_SPREAD * expected, 2.0 * noise_w + 5.0)
+    expected = power if power is not None else sum(p.power.centre for p in parts)
+    sd = math.hypot(
+        *(p.power.spread for p in parts), RELATIVE_SPREAD * expected, 2.0 * noise_w + 5.0
+    )
     z = abs(magnitude - expected) / sd
     if z > NOVELTY_Z:
         return None
     ll = -0.5 * z * z - math.log(sd)
+    if inrush is not None:
+        known = parts[0].inrush if len(parts) == 1 else None
+        if known is None:
+            ll -= math.log(INRUSH_UNKNOWN)
+        else:
+            inrush_sd = math.hypot(known.spread, INRUSH_FLOOR)
+            ll += -0.5 * ((inrush - known.centre) / inrush_sd) ** 2 - math.log(inrush_sd)
     if dq is None:
         return ll, z
-    reactive = [q for _, q in parts]
+    reactive = [p.reactive for p in parts]
     if any(q is None for q in reactive):
         # No reactive knowledge: an uninformative, equal-for-all width keeps options comparable.
         return ll - math.log(REACTIVE_UNKNOWN_VAR), z
@@ -178,12 +248,11 @@ class Decision:
 
 
 def _score(
-    option: Option, magnitude: float, dq: float | None, noise_w: float
+    option: Option, magnitude: float, dq: float | None, noise_w: float, inrush: float | None
 ) -> tuple[float, float] | None:
     """Log-score (likelihood and prior) and |dP| distance of an option."""
-    result = _likelihood(
-        [s.stats() for s in option.signatures], option.power, magnitude, dq, noise_w
-    )
+    parts = [s.profile() for s in option.signatures]
+    result = _likelihood(parts, option.power, magnitude, dq, noise_w, inrush)
     if result is None:
         return None
     ll, z = result
@@ -195,12 +264,19 @@ def _score(
 
 
 def classify(
-    magnitude: float, dq: float | None, options: Sequence[Option], noise_w: float
+    magnitude: float,
+    dq: float | None,
+    options: Sequence[Option],
+    noise_w: float,
+    inrush: float | None = None,
 ) -> Decision:
-    """Rank the options that may explain an event. `dq` is the step's reactive change seen as an ON."""
+    """Rank the options that may explain an event.
+
+    `dq` is the step's reactive change seen as an ON; `inrush` the ON's inrush feature (None for OFFs).
+    """
     scored: list[tuple[float, float, Option]] = []
     for option in options:
-        result = _score(option, magnitude, dq, noise_w)
+        result = _score(option, magnitude, dq, noise_w, inrush)
         if result is not None:
             scored.append((result[0], result[1], option))
     if not scored:

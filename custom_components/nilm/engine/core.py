@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import math
@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .classifier import Option, Signature, classify
+from .classifier import Option, Signature, classify, inrush_feature
 from .detector import Detector, Step
 from .energy import Ledger
-from .features import describe
+from .eventlog import EventLog
+from .features import describe, step_power_factor
 from .grouping import group_events
 from .model import (
     Appliance,
@@ -26,7 +27,6 @@ from .model import (
     Sample,
     Snapshot,
     UnknownApplianceError,
-    UnknownEventError,
     UnknownGroupError,
     Update,
 )
@@ -36,15 +36,17 @@ DEFAULT_STATE = "on"
 MAX_NAME_LENGTH = 64
 # Readings beyond any household supply are meter faults, not power.
 MAX_ABS_POWER_W = 1.0e6
-# Identified and labeled events kept for relabeling, besides the bounded pending ones.
-MAX_KEPT_EVENTS = 2000
 BASELOAD_HOURS = 24
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
 # A labeled OFF within this share of a running state's power is that state's OFF alone.
 OFF_MATCH_SHARE = 0.3
 MAX_STATES_PER_APPLIANCE = 8
-MIN_LABELS_EXTRA_STATE = 2
+# Steps within this factor of a state's typical step belong to it when labeled.
+STATE_RATIO = 1.8
+# A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
+INRUSH_S = 5.0
+INRUSH_RETURN_SHARE = 0.5
 
 type FloatArray = NDArray[np.float64]
 
@@ -81,7 +83,7 @@ class Engine:
         self.ledger = Ledger()
         self.appliances: dict[str, ApplianceRecord] = {}
         self.signatures: dict[tuple[str, str], Signature] = {}
-        self.event_log: OrderedDict[str, Event] = OrderedDict()
+        self.event_log = EventLog(self.config.max_pending_events)
         self.event_seq = 0
         self.appliance_seq = 0
         self.learning: Learning | None = None
@@ -145,14 +147,15 @@ class Engine:
         start = 0
         for step in steps:
             self._integrate(t_arr, p_arr, start, step.index, powers)
-            update.events.append(self._on_step(step))
+            event = self._on_step(step)
+            if event is not None:
+                update.events.append(event)
             start = step.index
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
-        self._update_baseload(t_arr, p_arr)
+        self._update_baseload(float(t_arr[-1]))
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
-        for component in self.tracker.recheck(self.last_t, self.detector.level_w, self.baseload_w):
-            self._note_stale(component.appliance_id)
+        self._recheck(self.last_t, self.detector.level_w)
         return update
 
     def mark_gap(self) -> None:
@@ -215,27 +218,25 @@ class Engine:
             float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
         )
 
-    def _update_baseload(self, t: FloatArray, p: FloatArray) -> None:
-        # Minima of a short moving average, so the meter's noise does not pull the estimate down.
-        width = min(5, p.size)
-        p = np.convolve(p, np.full(width, 1.0 / width), mode="valid")
-        t = t[width - 1 :]
-        hours = np.floor(t / 3600.0).astype(np.int64)
-        cuts = np.flatnonzero(np.diff(hours)) + 1
-        starts = np.concatenate(([0], cuts))
-        minima = np.minimum.reduceat(p, starts)
-        for hour, low in zip(hours[starts].tolist(), minima.tolist(), strict=True):
-            lowest = low
-            if self.hourly_minima and self.hourly_minima[-1][0] == hour:
-                lowest = min(low, self.hourly_minima[-1][1])
-                self.hourly_minima.pop()
-            self.hourly_minima.append((hour, max(0.0, lowest)))
+    def _update_baseload(self, t: float) -> None:
+        """Hourly minima of the steady level (a mean of samples, so noise does not pull it down)."""
+        low = self.detector.take_lowest()
+        if low is None:
+            return
+        hour = math.floor(t / 3600.0)
+        if self.hourly_minima and self.hourly_minima[-1][0] == hour:
+            low = min(low, self.hourly_minima[-1][1])
+            self.hourly_minima.pop()
+        self.hourly_minima.append((hour, max(0.0, low)))
         ordered = sorted(m for _, m in self.hourly_minima)
         # A low quantile of hourly minima: the always-on load, robust to one odd dip.
         self.baseload_w = ordered[len(ordered) // 10]
 
     # ----------------------------------------------------------------- events
-    def _on_step(self, step: Step) -> Event:
+    def _on_step(self, step: Step) -> Event | None:
+        """A confirmed step becomes an event, or completes the inrush of the previous one (None)."""
+        if self._settles_inrush(step):
+            return None
         self.event_seq += 1
         features = describe(step, self.zone)
         event = Event(
@@ -254,19 +255,57 @@ class Engine:
         if self.learning is not None and step.t > self.learning.until:
             self.learning = None
         if self.learning is not None:
-            self._remember(event)
+            self.event_log.add(event)
             self._apply_label(event, self.learning.appliance_id, self.learning.state)
         else:
             self._identify(event)
-            self._remember(event)
-        for component in self.tracker.recheck(step.t, step.level_after, self.baseload_w):
-            self._note_stale(component.appliance_id)
+            self.event_log.add(event)
+        self._recheck(step.t, step.level_after)
         self.last_event = event
         return event
 
+    def _settles_inrush(self, step: Step) -> bool:
+        """A fall soon after a rise that keeps part of it: a motor's inrush, not two events.
+
+        The previous ON becomes the net step (its overshoot and transient widened) and is identified,
+        or relearned if the user already labeled it, with that size.
+        """
+        event = self.last_event
+        if (
+            event is None
+            or event.kind != "on"
+            or step.dp >= 0
+            or step.t - event.t > INRUSH_S
+            or event.status == "ignored"
+        ):
+            return False
+        net = event.dp + step.dp
+        if net < self.detector.threshold() or -step.dp < INRUSH_RETURN_SHARE * event.dp:
+            return False
+        event.overshoot_w = max(event.overshoot_w, -step.dp)
+        event.transient_s = step.t - event.t + step.transient_s
+        event.dp = net
+        event.dq = None if event.dq is None or step.dq is None else event.dq + step.dq
+        event.di = None if event.di is None or step.di is None else event.di + step.di
+        event.pf = step_power_factor(event.dp, event.dq)
+        event.level_w = step.level_after
+        self.tracker.undo(event.id)
+        if event.status == "labeled" and event.appliance_id is not None:
+            self._apply_label(event, event.appliance_id, None)
+        else:
+            self._identify(event)
+        self.event_log.recount()
+        self._recheck(step.t, step.level_after)
+        return True
+
+    def _recheck(self, t: float, level_w: float | None) -> None:
+        for component in self.tracker.recheck(t, level_w, self.baseload_w):
+            self._note_stale(component.appliance_id)
+
     def _identify(self, event: Event) -> None:
+        inrush = inrush_feature(event.dp, event.overshoot_w) if event.kind == "on" else None
         decision = classify(
-            abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w
+            abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w, inrush
         )
         event.candidates = decision.candidates
         event.confidence = decision.confidence
@@ -280,13 +319,7 @@ class Engine:
     def _options(self, event: Event) -> list[Option]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
         if event.kind == "on":
-            states_of = Counter(key[0] for key in self.signatures)
-            # A further state seen once may be a mislabeled step: it identifies only once confirmed.
-            return [
-                Option((sig,))
-                for key, sig in self.signatures.items()
-                if sig.count >= MIN_LABELS_EXTRA_STATE or states_of[key[0]] == 1
-            ]
+            return [Option((sig,)) for sig in self.signatures.values()]
         running = [
             (self.signatures[key], component.power_w)
             for key, component in self.tracker.active.items()
@@ -322,21 +355,10 @@ class Engine:
         if record is not None:
             record.confidence = 0.0
 
-    def _remember(self, event: Event) -> None:
-        self.event_log[event.id] = event
-        pending = [e.id for e in self.event_log.values() if e.status == "unidentified"]
-        for event_id in pending[: max(0, len(pending) - self.config.max_pending_events)]:
-            del self.event_log[event_id]
-        if len(self.event_log) > self.config.max_pending_events + MAX_KEPT_EVENTS:
-            for event_id in [e.id for e in self.event_log.values() if e.status != "unidentified"][
-                :100
-            ]:
-                del self.event_log[event_id]
-
     # ----------------------------------------------------------------- labels
     def label_event(self, event_id: str, appliance: str, state: str | None = None) -> Appliance:
         """The user's word on an event: it is this appliance (existing id or name, or a new name)."""
-        event = self._event(event_id)
+        event = self.event_log.get(event_id)
         record = self._resolve_or_create(appliance)
         if state is not None:
             state = _valid_name(state)
@@ -357,6 +379,7 @@ class Engine:
             self._label_on(event, record, state)
         else:
             self._label_off(event, record, state)
+        self.event_log.recount()
 
     def _label_on(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
         magnitude = abs(event.dp)
@@ -364,7 +387,7 @@ class Engine:
         event.state = state
         signature = self._learn(record, state, event)
         # The appliance may have gone off since: the first later unexplained OFF of this size is its OFF.
-        for later in self._events_after(event):
+        for later in self.event_log.after(event):
             if later.kind == "on" and later.appliance_id == record.id:
                 return
             if later.kind == "off" and later.status == "unidentified":
@@ -420,11 +443,10 @@ class Engine:
         if state not in record.states:
             record.states.append(state)
         signature = self.signatures.setdefault((record.id, state), Signature(record.id, state))
-        signature.add(event.id, event.dp, event.dq, self.config.max_labeled_per_signature)
+        signature.add(
+            event.id, event.dp, event.dq, self.config.max_labeled_per_signature, event.overshoot_w
+        )
         return signature
-
-    def _events_after(self, event: Event) -> list[Event]:
-        return [e for e in self.event_log.values() if e.t > event.t]
 
     def _unlearn(self, event: Event) -> None:
         if event.status == "labeled" and event.appliance_id is not None and event.state is not None:
@@ -433,12 +455,23 @@ class Engine:
                 del self.signatures[(event.appliance_id, event.state)]
 
     def _state_for(self, record: ApplianceRecord, magnitude: float) -> str:
-        """The state a step of this size belongs to: the closest known one, or a new level."""
+        """The state a step of this size belongs to: the closest known one, or a new level.
+
+        Real appliances vary between uses (a freezer starts warm or cold), so a step within a factor
+        of STATE_RATIO of a known state, or within its spread, is that state; a clearly different
+        size (a washer's heater against its drum) is a new level.
+        """
         known = [sig for key, sig in self.signatures.items() if key[0] == record.id]
         if not known:
             return record.states[0]
-        closest = min(known, key=lambda sig: abs(sig.power() - magnitude))
-        fits = closest.match(magnitude, None, self.detector.noise_w) is not None
+        closest = min(
+            known, key=lambda sig: abs(math.log(max(sig.power(), 1.0) / max(magnitude, 1.0)))
+        )
+        ratio = max(closest.power(), magnitude) / max(min(closest.power(), magnitude), 1.0)
+        fits = (
+            ratio <= STATE_RATIO
+            or closest.match(magnitude, None, self.detector.noise_w) is not None
+        )
         if fits or len(known) >= MAX_STATES_PER_APPLIANCE:
             return closest.state
         number = len(record.states) + 1
@@ -457,9 +490,10 @@ class Engine:
 
     def ignore_event(self, event_id: str) -> None:
         """The user says this event is nothing to learn from."""
-        event = self._event(event_id)
+        event = self.event_log.get(event_id)
         self._unlearn(event)
         event.status = "ignored"
+        self.event_log.recount()
 
     def start_learning(
         self,
@@ -507,11 +541,10 @@ class Engine:
                 continue
             del self.signatures[(appliance_id, state)]
             merged = self.signatures.setdefault((target.id, state), Signature(target.id, state))
-            for event_id, dp, dq in signature.entries:
-                merged.add(event_id, dp, dq, self.config.max_labeled_per_signature)
+            merged.absorb(signature, self.config.max_labeled_per_signature)
             if state not in target.states:
                 target.states.append(state)
-        for event in self.event_log.values():
+        for event in self.event_log:
             if event.appliance_id == source.id:
                 event.appliance_id = target.id
         self.tracker.forget(source.id)
@@ -524,7 +557,7 @@ class Engine:
         record = self._record(appliance_id)
         for key in [k for k in self.signatures if k[0] == record.id]:
             del self.signatures[key]
-        for event in self.event_log.values():
+        for event in self.event_log:
             if event.appliance_id == record.id:
                 event.appliance_id = None
                 event.state = None
@@ -533,6 +566,7 @@ class Engine:
         self.tracker.forget(record.id)
         self.ledger.forget(record.id)
         del self.appliances[record.id]
+        self.event_log.recount()
 
     def set_price(self, price_per_kwh: float) -> None:
         """Energy from now on costs this much per kWh."""
@@ -557,22 +591,11 @@ class Engine:
     # ----------------------------------------------------------------- views
     def events(self, kind: str = "pending") -> list[Event]:
         """Stored events: pending (unidentified), labeled, or all; newest first."""
-        wanted = {
-            "pending": ("unidentified",),
-            "labeled": ("labeled",),
-            "all": ("identified", "unidentified", "labeled", "ignored"),
-        }.get(kind)
-        if wanted is None:
-            raise ValueError(f"unknown event kind {kind!r}")
-        return [
-            replace(e, candidates=list(e.candidates))
-            for e in reversed(self.event_log.values())
-            if e.status in wanted
-        ]
+        return self.event_log.select(kind)
 
     def groups(self) -> list[EventGroup]:
         """Similar unidentified events, largest groups first."""
-        return group_events(self.event_log.values())
+        return group_events(self.event_log)
 
     def snapshot(self) -> Snapshot:
         """What entities show now."""
@@ -590,7 +613,7 @@ class Engine:
             baseload_w=self.baseload_w,
             unidentified_w=unidentified,
             unidentified_energy_kwh=self.ledger.unidentified_kwh,
-            pending_count=sum(1 for e in self.event_log.values() if e.status == "unidentified"),
+            pending_count=self.event_log.pending_count,
             last_event=None if self.last_event is None else replace(self.last_event),
             appliances=appliances,
             projected_bill=self.ledger.projected_bill(self.last_t),
@@ -627,12 +650,6 @@ class Engine:
         )
 
     # ----------------------------------------------------------------- lookups
-    def _event(self, event_id: str) -> Event:
-        event = self.event_log.get(event_id)
-        if event is None:
-            raise UnknownEventError(f"no event {event_id!r}")
-        return event
-
     def _record(self, appliance_id: str) -> ApplianceRecord:
         record = self.appliances.get(appliance_id)
         if record is None:
@@ -674,14 +691,17 @@ def _column(values: list[float | None]) -> list[float] | None:
 
 
 def _optional(column: ArrayLike | None, keep: NDArray[np.bool_], n: int) -> FloatArray | None:
-    """An optional column restricted to kept rows; None unless every kept row has a finite value."""
+    """An optional column restricted to kept rows (missing readings as NaN); None if it has none.
+
+    A column of another length than the samples cannot be lined up with them and is ignored.
+    """
     if column is None:
         return None
     arr = np.asarray(column, dtype=np.float64).ravel()
     if arr.size != n:
         return None
-    arr = arr[keep]
-    return arr if arr.size and bool(np.isfinite(arr).all()) else None
+    arr = np.where(np.isfinite(arr[keep]), arr[keep], np.nan)
+    return arr if bool(np.isfinite(arr).any()) else None
 
 
 def _strictly_after(t: FloatArray, last_t: float | None) -> NDArray[np.bool_]:

@@ -48,6 +48,8 @@ class Detector:
         self.local_noise_w = 0.0
         # Steady samples seen: the noise estimate is a plain mean until it has enough of them.
         self.noise_samples = 0
+        # Lowest steady level since the engine last took it: what the baseload is made of.
+        self.lowest_w = math.inf
         self.period_s = 1.0
         self.last_t: float | None = None
         self._reset_levels()
@@ -71,6 +73,11 @@ class Detector:
     def gap(self) -> None:
         """The source was lost: forget the level so no step is measured across the outage."""
         self._reset_levels()
+
+    def take_lowest(self) -> float | None:
+        """The lowest steady level since the last call (None if none was seen), and start afresh."""
+        lowest, self.lowest_w = self.lowest_w, math.inf
+        return lowest if math.isfinite(lowest) else None
 
     def threshold(self) -> float:
         """The step threshold: the configured minimum, raised on noisy meters."""
@@ -98,6 +105,7 @@ class Detector:
         thr = self.threshold()
         local_factor, local_rate = self.LOCAL_FACTOR, self.LOCAL_RATE
         seen = self.noise_samples
+        lowest = self.lowest_w
         rel = self.RELATIVE_BAND
         n_settle = self.settle_n
         level = sum(win_p) / len(win_p) if win_p else 0.0
@@ -124,6 +132,7 @@ class Detector:
                     win_i.append(i[k])
                 level = pk
                 prev_p = pk
+                lowest = min(lowest, level)
                 continue
             band = max(0.5 * thr, rel * abs(level), 3.0 * noise, 3.0 * local)
             if not trans:
@@ -144,6 +153,7 @@ class Detector:
                     else:
                         win_p.append(pk)
                         level = sum(win_p) / len(win_p)
+                    lowest = min(lowest, level)
                     if q is not None:
                         win_q.append(q[k])
                     if i is not None:
@@ -185,6 +195,7 @@ class Detector:
         self.noise_w = noise
         self.local_noise_w = local
         self.noise_samples = seen
+        self.lowest_w = lowest
         self.period_s = period
         if win_p.maxlen != self.settle_n:
             self._win_p = deque(win_p, maxlen=self.settle_n)
@@ -235,7 +246,9 @@ class Detector:
 
 
 def _mean_delta(before: deque[float], after: list[float | None]) -> float | None:
-    values = [a for a in after if a is not None and math.isfinite(a)]
-    if not before or not values:
+    """Change of the mean of an optional channel; missing readings (NaN) are left out."""
+    then = [b for b in before if math.isfinite(b)]
+    now = [a for a in after if a is not None and math.isfinite(a)]
+    if not then or not now:
         return None
-    return sum(values) / len(values) - sum(before) / len(before)
+    return sum(now) / len(now) - sum(then) / len(then)

@@ -27,7 +27,7 @@ class EngineConfig:
     """Tunables; the integration's options map onto these."""
 
     event_threshold_w: float = 30.0
-    confidence_threshold: float = 0.6
+    confidence_threshold: float = 0.4
     max_pending_events: int = 500
     price_per_kwh: float = 0.0
     billing_day: int = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .classifier import Signature
+from .classifier import LabeledStep, Signature
 from .core import ApplianceRecord, Engine
 from .model import EngineConfig, Event
 from .tracker import Component
@@ -29,11 +29,11 @@ def to_dict(engine: Engine) -> dict[str, Any]:
             {
                 "appliance_id": s.appliance_id,
                 "state": s.state,
-                "entries": [list(e) for e in s.entries],
+                "entries": [[e.event_id, e.power_w, e.reactive_var, e.inrush] for e in s.entries],
             }
             for s in engine.signatures.values()
         ],
-        "events": [_event_dict(e) for e in engine.event_log.values()],
+        "events": [_event_dict(e) for e in engine.event_log],
         "active": [asdict(c) for c in engine.tracker.active.values()],
         "longest_run_s": [[a, s, v] for (a, s), v in engine.tracker.longest_run_s.items()],
         "ledger": {
@@ -80,8 +80,8 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
             raw["appliance_id"],
             raw["state"],
             [
-                (str(e), float(dp), None if dq is None else float(dq))
-                for e, dp, dq in raw["entries"]
+                LabeledStep(str(e), float(dp), _optional_float(dq), _optional_float(inrush))
+                for e, dp, dq, inrush in raw["entries"]
             ],
         )
         engine.signatures[(signature.appliance_id, signature.state)] = signature
@@ -89,8 +89,9 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
         event = Event(
             **{**raw, "candidates": [(str(a), str(s), float(p)) for a, s, p in raw["candidates"]]}
         )
-        engine.event_log[event.id] = event
-    engine.last_event = next(reversed(engine.event_log.values()), None)
+        engine.event_log.add(event)
+    engine.last_event = engine.event_log.last()
+    engine.event_log.recount()
     for raw in data["active"]:
         component = Component(**raw)
         engine.tracker.active[(component.appliance_id, component.state)] = component
@@ -112,3 +113,7 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
     # The first reading after a restart re-anchors: nothing is measured across the downtime.
     engine.gap_pending = True
     return engine
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
