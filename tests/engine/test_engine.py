@@ -48,6 +48,22 @@ def test_feed_samples_detects_events_and_counts_bad_input() -> None:
     assert engine.events("pending")[0].id == event.id
 
 
+def test_a_clock_fault_does_not_block_later_readings() -> None:
+    """A timestamp centuries ahead is dropped, not taken as the newest reading."""
+    engine = Engine()
+    update = engine.feed(
+        [
+            Sample(1e300, 5.0),
+            Sample(-5.0, 3.0),
+            Sample(T0, 100.0),
+            Sample(T0, 7.0),
+            Sample(T0 + 1, 90.0),
+        ]
+    )
+    assert (update.accepted, update.dropped) == (2, 3)
+    assert engine.snapshot().mains_w == 90.0
+
+
 def test_mismatched_columns_raise() -> None:
     with pytest.raises(ValueError, match="same length"):
         Engine().feed_arrays([1.0, 2.0], [1.0])

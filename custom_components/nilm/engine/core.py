@@ -36,6 +36,8 @@ DEFAULT_STATE = "on"
 MAX_NAME_LENGTH = 64
 # Readings beyond any household supply are meter faults, not power.
 MAX_ABS_POWER_W = 1.0e6
+# Timestamps outside 1970..2100 are clock faults; one far in the future would block every later reading.
+MAX_T = 4_102_444_800.0
 BASELOAD_HOURS = 24
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
@@ -128,8 +130,9 @@ class Engine:
         if t_arr.shape != p_arr.shape:
             raise ValueError("t and p must have the same length")
         n_in = t_arr.size
-        keep = np.isfinite(t_arr) & np.isfinite(p_arr) & (np.abs(p_arr) < MAX_ABS_POWER_W)
-        keep &= _strictly_after(t_arr, self.last_t)
+        keep = (t_arr > 0.0) & (t_arr < MAX_T) & np.isfinite(p_arr)
+        keep &= np.abs(p_arr) < MAX_ABS_POWER_W
+        keep &= _strictly_after(np.where(keep, t_arr, np.nan), self.last_t)
         t_arr, p_arr = t_arr[keep], p_arr[keep]
         q_arr = _optional(q, keep, n_in)
         i_arr = _optional(i, keep, n_in)
