@@ -380,3 +380,18 @@ def test_missing_reactive_readings_are_left_out() -> None:
     (event,) = engine.feed_arrays(t, p, q=q).events
     assert event.dq == pytest.approx(400.0)
     assert event.pf == pytest.approx(1000.0 / np.hypot(1000.0, 400.0))
+
+
+def test_an_on_goes_to_the_lookalike_that_is_off() -> None:
+    """Two 1 kW heaters: while one runs, the next 1 kW ON is the other one."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1100, 30), (100, 30), (1100, 30), (100, 30))
+    events = engine.feed_arrays(t, p).events
+    first = engine.label_event(events[0].id, "heater a")
+    second = engine.label_event(events[2].id, "heater b")
+    t2, p2, _ = levels((100, 20), (1100, 30), (2100, 30), t0=t[-1] + 1)
+    on_one, on_other = engine.feed_arrays(t2, p2).events
+    assert {on_one.appliance_id, on_other.appliance_id} == {first.id, second.id}
+    snap = engine.snapshot()
+    assert snap.appliances[first.id].on
+    assert snap.appliances[second.id].on

@@ -1,12 +1,13 @@
 """Identification: Gaussian Naive Bayes over the step's features, gated by signature matching.
 
 Each appliance state has a Signature: its labeled steps seen as ONs (an OFF is the negative of its ON). The
-likelihood of an event under a signature multiplies per-feature Gaussians (|dP|, and the reactive step dQ when
-both sides know it). The spread of each Gaussian is a robust estimate from the labels (median and MAD, so one
-mislabeled step does not blow it up), widened by the meter's noise and an appliance's usual drift. Before the
-likelihoods compete, signature matching gates them: an event whose |dP| lies too many spreads from a signature,
-or whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays
-unidentified instead of being forced into a class.
+likelihood of an event under a signature multiplies per-feature Gaussians: |dP|; the reactive step dQ when both
+sides know it; and for ONs the inrush (overshoot relative to the step), which tells a motor from a resistive load
+of the same size. Each spread is a robust estimate from the labels (median and MAD, so one mislabeled step does
+not blow it up), widened by the meter's noise and an appliance's usual drift. Signature matching gates the
+likelihoods first: an event whose |dP| lies too many spreads from a signature, or whose power factor differs
+clearly, is not that signature. An event no signature admits is novel and stays unidentified instead of being
+forced into a class. An OFF may also be explained by two running states ending together (a joint option).
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ class Option:
 
     signatures: tuple[Signature, ...]
     power: float | None = None
+    # Log prior adjustment from context (a state already on is an unlikely ON).
+    prior: float = 0.0
 
     @property
     def lead(self) -> Signature:
@@ -260,7 +263,7 @@ def _score(
     # rarer than one, hence a fixed penalty for joint options.
     support = min(s.count for s in option.signatures)
     penalty = JOINT_PENALTY * (len(option.signatures) - 1)
-    return ll + math.log(support + 1.0) - penalty, z
+    return ll + math.log(support + 1.0) - penalty + option.prior, z
 
 
 def classify(

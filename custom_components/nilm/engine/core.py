@@ -46,6 +46,8 @@ OFF_MATCH_SHARE = 0.3
 MAX_STATES_PER_APPLIANCE = 8
 # Steps within this factor of a state's typical step belong to it when labeled.
 STATE_RATIO = 1.8
+# Log prior of an ON for a state that is already on.
+ALREADY_ON_PRIOR = -2.0
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
 INRUSH_S = 5.0
 INRUSH_RETURN_SHARE = 0.5
@@ -322,7 +324,11 @@ class Engine:
     def _options(self, event: Event) -> list[Option]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
         if event.kind == "on":
-            return [Option((sig,)) for sig in self.signatures.values()]
+            # A state already on switching on again means its OFF was missed: possible, not likely.
+            return [
+                Option((sig,), prior=ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
+                for key, sig in self.signatures.items()
+            ]
         running = [
             (self.signatures[key], component.power_w)
             for key, component in self.tracker.active.items()
