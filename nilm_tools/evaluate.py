@@ -10,7 +10,7 @@ predictions CSV and metrics JSON.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import json
 from pathlib import Path
 import sys
@@ -206,7 +206,16 @@ def evaluate(
     period = float(np.median(np.diff(t_all))) if t_all.size > 1 else 1.0
     tolerance = tolerance_s if tolerance_s is not None else max(3.0, 1.5 * period)
     split = int(train_fraction * t_all.size)
-    truth = {name: truth_events(t_all, power, name) for name, power in data.appliances.items()}
+    # Truth and scores cover the rows the engine can use: a repeated timestamp or a missing mains reading
+    # reaches no engine, so its ground truth cannot be judged against one.
+    kept = np.flatnonzero(usable)
+    truth = {
+        name: [
+            replace(e, index=int(kept[e.index]))
+            for e in truth_events(t_all[kept], power[kept], name)
+        ]
+        for name, power in data.appliances.items()
+    }
     all_truth = sorted((e for events in truth.values() for e in events), key=lambda e: e.t)
     truth_times = np.array([e.t for e in all_truth])
 
@@ -255,7 +264,7 @@ def evaluate(
                 file=sys.stderr,
             )
             next_report += step
-    t_test = t_all[split:]
+    scored_rows = kept[kept >= split]
     truth_test = [e for e in all_truth if e.index >= split and abs(e.dp) >= EVENT_MIN_W]
     pred = [t for t, dp in detected if abs(dp) >= EVENT_MIN_W]
     events = prf(
@@ -263,7 +272,12 @@ def evaluate(
     )
     per_appliance = {
         name: {
-            **appliance_metrics(t_test, data.appliances[name][split:], estimates[name], tolerance),
+            **appliance_metrics(
+                t_all[scored_rows],
+                data.appliances[name][scored_rows],
+                estimates[name][scored_rows - split],
+                tolerance,
+            ),
             "labels": labels[name],
         }
         for name in data.appliances
@@ -285,7 +299,22 @@ def evaluate(
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
-    return metrics, t_test, estimates
+    return metrics, t_all[split:], _hold_over(estimates, usable[split:])
+
+
+def _hold_over(
+    estimates: dict[str, FloatArray], usable: NDArray[np.bool_]
+) -> dict[str, FloatArray]:
+    """Estimates for every row: a row the engine did not use repeats the previous used row's estimate."""
+    positions = np.arange(usable.size)
+    source = np.maximum.accumulate(np.where(usable, positions, -1))
+    has_source = source >= 0
+    filled = {}
+    for name, column in estimates.items():
+        out = np.zeros_like(column)
+        out[has_source] = column[source[has_source]]
+        filled[name] = out
+    return filled
 
 
 def _column(data: Dataset, name: str, rows: NDArray[np.int64]) -> FloatArray | None:

@@ -84,9 +84,22 @@ def test_state_carries_across_batches() -> None:
     p = [100.0] * 10 + [600.0] * 10
     found = []
     for k, value in enumerate(p):
-        found += detector.process([float(k)], [value], None, None, offset=k)
-    assert [(s.index, round(s.dp)) for s in found] == [(10, 500)]
+        # An index is relative to the batch that confirms the step: negative for earlier batches.
+        found += [
+            (k + s.index, round(s.dp)) for s in detector.process([float(k)], [value], None, None)
+        ]
+    assert found == [(10, 500)]
     assert detector.level_w == pytest.approx(600.0)
+
+
+def test_switch_is_timed_at_the_first_big_jump() -> None:
+    """Drift before the switch (a partly averaged sample, another load's ripple) does not time the event."""
+    t = [60.0 * k for k in range(14)]
+    p = [290.0] * 6 + [266.0, 216.0] + [1318.0] * 6
+    _, steps = _run(p, t)
+    assert len(steps) == 1
+    assert steps[0].t == 480.0
+    assert steps[0].index == 8
 
 
 def test_never_settling_transition_reanchors() -> None:

@@ -194,12 +194,25 @@ def test_joint_off_ends_two_appliances() -> None:
     assert off.status == "unidentified"
     t2, p2, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30), t0=t[-1] + 1)
     events = engine.feed_arrays(t2, p2).events
-    assert events[2].status == "identified"
+    # One OFF event per appliance, at the same moment, sharing the step as their ONs added.
+    off_kettle, off_vacuum = events[2:]
+    names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+    assert [names[e.appliance_id or ""] for e in (off_kettle, off_vacuum)] == ["kettle", "vacuum"]
+    assert off_kettle.t == off_vacuum.t
+    assert off_kettle.status == off_vacuum.status == "identified"
+    assert off_kettle.dp + off_vacuum.dp == pytest.approx(-3900.0, abs=5.0)
+    assert off_kettle.dp == pytest.approx(-2000.0, abs=60.0)
     assert not any(a.on for a in engine.snapshot().appliances.values())
+    # Relabeling one part as something else reopens only what that part had ended.
+    engine.label_event(off_vacuum.id, "iron")
+    snap = engine.snapshot()
+    assert snap.appliances[off_vacuum.appliance_id or ""].name == "iron"
+    assert [a.name for a in snap.appliances.values() if a.on] == ["vacuum"]
 
 
 def test_labeled_joint_off_ends_the_rest_too() -> None:
-    engine = Engine()
+    # Nothing is identified on its own: the user labels the joint OFF with one name.
+    engine = Engine(EngineConfig(confidence_threshold=1.01))
     t, p, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30))
     on_a, on_b = engine.feed_arrays(t[:50], p[:50]).events
     kettle = engine.label_event(on_a.id, "kettle")
@@ -395,3 +408,27 @@ def test_an_on_goes_to_the_lookalike_that_is_off() -> None:
     snap = engine.snapshot()
     assert snap.appliances[first.id].on
     assert snap.appliances[second.id].on
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7, 1000])
+def test_batching_does_not_change_when_an_appliance_switched(batch: int) -> None:
+    """A switch takes effect at its own row, or at the first row of a later batch that confirmed it."""
+    t, p, _ = levels((100, 20), (2100, 20), (100, 20))
+    engine = Engine()
+    (on, _off) = engine.feed_arrays(t, p).events
+    kettle = engine.label_event(on.id, "kettle")
+    t2, p2, _ = levels((100, 20), (2100, 40), (100, 20), t0=t[-1] + 1)
+    powers = np.zeros(t2.size)
+    for start in range(0, t2.size, batch):
+        column: dict[str, np.ndarray] = {}
+        engine.feed_arrays(t2[start : start + batch], p2[start : start + batch], powers=column)
+        if kettle.id in column:
+            powers[start : start + batch] = column[kettle.id]
+    on_rows = np.flatnonzero(powers > 1000).tolist()
+    first, last = on_rows[0], on_rows[-1] + 1
+    assert on_rows == list(range(first, last))
+    # Rows already returned cannot change: a step takes effect from the batch that confirms it.
+    assert 20 <= first <= 22
+    assert 60 <= last <= 62
+    if batch >= t2.size:
+        assert (first, last) == (20, 60)

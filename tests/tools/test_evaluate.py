@@ -122,3 +122,30 @@ def test_appliance_metrics_of_a_perfect_and_an_empty_estimate() -> None:
     assert empty["state_f1"] == 0.0
     assert empty["nep"] == 1.0
     assert empty["energy_ratio"] == 0.0
+
+
+def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:
+    """A repeated timestamp (a second recording interleaved) reaches no engine, so it is not judged.
+
+    The predictions still have one row per file row: a skipped row repeats the estimate before it.
+    """
+    clean = tmp_path / "house.csv"
+    _house(clean, days=0.5)
+    lines = clean.read_text().splitlines()
+    doubled = [*lines[:2]]
+    for line in lines[2:]:
+        stamp = line.split(",")[0]
+        doubled += [line, f"{stamp},5.0,0,0"]
+    data = tmp_path / "doubled.csv"
+    data.write_text("\n".join(doubled) + "\n", encoding="utf-8")
+    out = tmp_path / "metrics.json"
+    pred = tmp_path / "pred.csv"
+    assert main([str(data), "--json", str(out), "--predictions", str(pred), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["appliances"]["kettle"]["state_f1"] > 0.9
+    assert metrics["events"]["f1"] > 0.9
+    rows = pred.read_text().splitlines()[1:]
+    assert len(rows) == metrics["test_rows"]
+    # Each timestamp's two rows carry the same estimate.
+    pairs = [rows[k : k + 2] for k in range(len(rows) % 2, len(rows) - 1, 2)]
+    assert all(a == b for a, b in pairs)

@@ -151,11 +151,11 @@ class Engine:
         self._integrate_from_previous(t_arr[0])
         start = 0
         for step in steps:
-            self._integrate(t_arr, p_arr, start, step.index, powers)
-            event = self._on_step(step)
-            if event is not None:
-                update.events.append(event)
-            start = step.index
+            # A switch in an earlier batch takes effect from this batch's first row.
+            stop = max(start, step.index)
+            self._integrate(t_arr, p_arr, start, stop, powers)
+            update.events.extend(self._on_step(step))
+            start = stop
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
         self._update_baseload(float(t_arr[-1]))
         self.last_t = float(t_arr[-1])
@@ -238,14 +238,13 @@ class Engine:
         self.baseload_w = ordered[len(ordered) // 10]
 
     # ----------------------------------------------------------------- events
-    def _on_step(self, step: Step) -> Event | None:
-        """A confirmed step becomes an event, or completes the inrush of the previous one (None)."""
+    def _on_step(self, step: Step) -> list[Event]:
+        """A confirmed step becomes an event (one per appliance it switched), or completes an inrush (none)."""
         if self._settles_inrush(step):
-            return None
-        self.event_seq += 1
+            return []
         features = describe(step, self.zone)
         event = Event(
-            id=f"e{self.event_seq}",
+            id=self._next_event_id(),
             t=step.t,
             dp=step.dp,
             kind="on" if step.dp > 0 else "off",
@@ -259,15 +258,21 @@ class Engine:
         )
         if self.learning is not None and step.t > self.learning.until:
             self.learning = None
+        parts = [event]
         if self.learning is not None:
             self.event_log.add(event)
             self._apply_label(event, self.learning.appliance_id, self.learning.state)
         else:
-            self._identify(event)
-            self.event_log.add(event)
+            parts += self._identify(event)
+            for part in parts:
+                self.event_log.add(part)
         self._recheck(step.t, step.level_after)
-        self.last_event = event
-        return event
+        self.last_event = parts[-1]
+        return parts
+
+    def _next_event_id(self) -> str:
+        self.event_seq += 1
+        return f"e{self.event_seq}"
 
     def _settles_inrush(self, step: Step) -> bool:
         """A fall soon after a rise that keeps part of it: a motor's inrush, not two events.
@@ -307,7 +312,8 @@ class Engine:
         for component in self.tracker.recheck(t, level_w, self.baseload_w):
             self._note_stale(component.appliance_id)
 
-    def _identify(self, event: Event) -> None:
+    def _identify(self, event: Event) -> list[Event]:
+        """Classify an event and switch what it says; returns further events when it split (a joint OFF)."""
         inrush = inrush_feature(event.dp, event.overshoot_w) if event.kind == "on" else None
         decision = classify(
             abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w, inrush
@@ -317,9 +323,12 @@ class Engine:
         best = decision.best
         if best is None or decision.confidence < self.config.confidence_threshold:
             event.status = "unidentified"
-            return
+            return []
         event.status = "identified"
+        if event.kind == "off" and len({sig.appliance_id for sig in best.signatures}) > 1:
+            return self._split_off(event, best)
         self._apply(event, best)
+        return []
 
     def _options(self, event: Event) -> list[Option]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
@@ -344,20 +353,42 @@ class Engine:
         return options
 
     def _apply(self, event: Event, option: Option) -> None:
-        """Switch the tracker as an identified event says; the event is named by its largest part."""
+        """Switch the tracker as an identified event says."""
         lead = option.lead
         event.appliance_id, event.state = lead.appliance_id, lead.state
         if event.kind == "on":
             self.tracker.switch_on(lead.appliance_id, lead.state, event.dp, event.t, event.id)
-            touched = [lead.appliance_id]
         else:
-            keys = [(s.appliance_id, s.state) for s in option.signatures]
-            closed = self.tracker.switch_off(keys, event.t, event.id)
-            touched = [c.appliance_id for c in closed] or [lead.appliance_id]
-        for appliance_id in touched:
-            record = self.appliances[appliance_id]
-            record.confidence = event.confidence
-            record.last_event_id = event.id
+            keys = [(sig.appliance_id, sig.state) for sig in option.signatures]
+            self.tracker.switch_off(keys, event.t, event.id)
+        record = self.appliances[lead.appliance_id]
+        record.confidence = event.confidence
+        record.last_event_id = event.id
+
+    def _split_off(self, event: Event, option: Option) -> list[Event]:
+        """Appliances ending within one step: one OFF event each, the step shared as their ONs added.
+
+        Each appliance gets its own OFF (its binary sensor, its automation trigger), and relabeling one
+        part reopens only that appliance's states.
+        """
+        by_appliance: dict[str, list[tuple[Signature, float]]] = {}
+        for sig in option.signatures:
+            power = self.tracker.active[(sig.appliance_id, sig.state)].power_w
+            by_appliance.setdefault(sig.appliance_id, []).append((sig, power))
+        shares = sorted(by_appliance.values(), key=lambda part: -sum(p for _, p in part))
+        total = sum(power for part in shares for _, power in part)
+        step_dp, step_dq, step_di = event.dp, event.dq, event.di
+        parts: list[Event] = []
+        for states in shares:
+            share = sum(power for _, power in states) / total
+            part = event if not parts else replace(event, id=self._next_event_id())
+            part.dp = step_dp * share
+            part.dq = None if step_dq is None else step_dq * share
+            part.di = None if step_di is None else step_di * share
+            part.candidates = list(event.candidates)
+            parts.append(part)
+            self._apply(part, Option(tuple(sig for sig, _ in states)))
+        return parts[1:]
 
     def _note_stale(self, appliance_id: str) -> None:
         record = self.appliances.get(appliance_id)

@@ -52,6 +52,7 @@ class Detector:
         self.lowest_w = math.inf
         self.period_s = 1.0
         self.last_t: float | None = None
+        self._batch_n = 0
         self._reset_levels()
 
     def _reset_levels(self) -> None:
@@ -93,10 +94,15 @@ class Detector:
         p: list[float],
         q: list[float] | None,
         i: list[float] | None,
-        offset: int = 0,
     ) -> list[Step]:
-        """Run over clean, strictly increasing samples; returns the steps confirmed."""
+        """Run over clean, strictly increasing samples; returns the steps confirmed.
+
+        A step's index is its row in this batch; negative when the switch lay in an earlier batch.
+        """
         steps: list[Step] = []
+        # Rows of a transition still open from the previous batch, renumbered relative to this one.
+        self._trans = [(k - self._batch_n, tk, pk, qk, ik) for k, tk, pk, qk, ik in self._trans]
+        self._batch_n = len(t)
         win_p, win_q, win_i, trans = self._win_p, self._win_q, self._win_i, self._trans
         last_t = self.last_t
         gap_s = self.gap_s
@@ -162,7 +168,7 @@ class Detector:
                 thr = max(self.threshold_w, self.NOISE_FACTOR * noise, local_factor * local)
             trans.append(
                 (
-                    k + offset,
+                    k,
                     tk,
                     pk,
                     q[k] if q is not None else None,
@@ -232,9 +238,14 @@ class Detector:
         tail = trans[-n_settle:]
         sign = 1.0 if new_level >= level else -1.0
         overshoot = max((s[2] - new_level) * sign for s in trans)
+        # The switch is the first big jump (at least half the largest): a transition may open with drift
+        # (another load's ripple, a sample averaging part of the switching interval), not the switch.
+        before = [level, *(s[2] for s in trans[:-1])]
+        jumps = [(s[2] - b) * sign for s, b in zip(trans, before, strict=True)]
+        switch = next(k for k, jump in enumerate(jumps) if jump >= 0.5 * max(jumps))
         return Step(
-            index=trans[0][0],
-            t=trans[0][1],
+            index=trans[switch][0],
+            t=trans[switch][1],
             dp=new_level - level,
             dq=_mean_delta(win_q, [s[3] for s in tail]),
             di=_mean_delta(win_i, [s[4] for s in tail]),
