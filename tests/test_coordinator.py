@@ -112,3 +112,23 @@ async def test_changes_during_outage_stay_unavailable(
     assert hass.states.get("binary_sensor.kettle_running").state == STATE_UNAVAILABLE
     await feed([150.0])
     assert hass.states.get("binary_sensor.kettle_running").state == "off"
+
+
+async def test_settled_inrush_fires_the_event_again_revised(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    feed: Any,
+    nilm_events: list[Any],
+) -> None:
+    """A motor start is reported at once; when its inrush settles the event is fired again, revised."""
+    await feed([150.0] * 20 + [1650.0] * 3 + [240.0] * 20)
+
+    first, again = (e.data for e in nilm_events)
+    assert first["event_id"] == again["event_id"]
+    assert (first["revised"], again["revised"]) == (False, True)
+    assert first["step"] == pytest.approx(1500.0, abs=5.0)
+    assert again["step"] == pytest.approx(90.0, abs=5.0)
+    state = hass.states.get("event.house_power_appliance_event")
+    assert state is not None
+    assert state.attributes["revised"] is True
+    assert state.attributes["step"] == pytest.approx(90.0, abs=5.0)

@@ -55,7 +55,7 @@ from .source import MeterSource, SensorSource, SourceStatus
 from .storage import NilmStore, StoredState
 
 type NilmConfigEntry = ConfigEntry[NilmCoordinator]
-type EventListener = Callable[[Event], None]
+type EventListener = Callable[[Event, bool], None]
 
 
 def engine_config(hass: HomeAssistant, options: dict[str, Any]) -> EngineConfig:
@@ -224,6 +224,8 @@ class NilmCoordinator(DataUpdateCoordinator[Snapshot]):
         update = self.engine.feed(samples)
         for event in update.events:
             self._async_fire(event)
+        for event in update.revised:
+            self._async_fire(event, revised=True)
         self._async_schedule_save()
         if update.events or samples[-1].t - self._last_publish_t >= PUBLISH_INTERVAL_S:
             self._last_publish_t = samples[-1].t
@@ -283,7 +285,7 @@ class NilmCoordinator(DataUpdateCoordinator[Snapshot]):
 
     @callback
     def async_add_event_listener(self, listener: EventListener) -> CALLBACK_TYPE:
-        """Call `listener` with every confirmed event; return the callback that stops it."""
+        """Call `listener` with every confirmed or revised event; return the callback that stops it."""
         self._event_listeners.append(listener)
 
         @callback
@@ -293,16 +295,20 @@ class NilmCoordinator(DataUpdateCoordinator[Snapshot]):
         return remove
 
     @callback
-    def _async_fire(self, event: Event) -> None:
+    def _async_fire(self, event: Event, *, revised: bool = False) -> None:
         for listener in list(self._event_listeners):
-            listener(event)
-        self.hass.bus.async_fire(EVENT_NILM, self.event_data(event))
+            listener(event, revised)
+        self.hass.bus.async_fire(EVENT_NILM, self.event_data(event, revised=revised))
 
-    def event_data(self, event: Event) -> dict[str, Any]:
-        """The bus event payload: what an automation needs to notify and label."""
+    def event_data(self, event: Event, *, revised: bool = False) -> dict[str, Any]:
+        """The bus event payload: what an automation needs to notify and label.
+
+        `revised` marks an event fired before whose step or identification changed (a settled inrush).
+        """
         return {
             "config_entry_id": self.config_entry.entry_id,
             **describe_event(event, self.data.appliances),
+            "revised": revised,
             "context": self._context_values(),
         }
 

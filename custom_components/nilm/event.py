@@ -45,8 +45,8 @@ class NilmEventEntity(NilmEntity, EventEntity):
         self.async_on_remove(self.coordinator.async_add_event_listener(self._async_on_event))
 
     @callback
-    def _async_on_event(self, event: Event) -> None:
-        data = self.coordinator.event_data(event)
+    def _async_on_event(self, event: Event, revised: bool) -> None:
+        data = self.coordinator.event_data(event, revised=revised)
         del data["config_entry_id"]
         self._trigger_event(event_type(event), data)
         self.async_write_ha_state()

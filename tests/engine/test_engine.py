@@ -432,3 +432,21 @@ def test_batching_does_not_change_when_an_appliance_switched(batch: int) -> None
     assert 60 <= last <= 62
     if batch >= t2.size:
         assert (first, last) == (20, 60)
+
+
+def test_an_on_revised_by_a_later_call_is_reported_again() -> None:
+    """Fed sample by sample, the inrush settles one call after the ON was reported: it comes back revised."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1500, 3), (190, 30))
+    reported, revised = [], []
+    for k in range(t.size):
+        update = engine.feed_arrays(t[k : k + 1], p[k : k + 1])
+        reported += update.events
+        revised += update.revised
+    (on,) = reported
+    assert revised == [on]
+    assert on.dp == pytest.approx(90.0)
+    # In one batch the ON is reported once, already settled.
+    whole = Engine().feed_arrays(t, p)
+    assert [round(e.dp) for e in whole.events] == [90]
+    assert whole.revised == []

@@ -154,7 +154,12 @@ class Engine:
             # A switch in an earlier batch takes effect from this batch's first row.
             stop = max(start, step.index)
             self._integrate(t_arr, p_arr, start, stop, powers)
-            update.events.extend(self._on_step(step))
+            events = self._on_step(step)
+            if events:
+                update.events.extend(events)
+            elif self.last_event is not None and self.last_event not in update.events:
+                # An inrush settled on an event an earlier call reported: report it again, revised.
+                update.revised.append(self.last_event)
             start = stop
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
         self._update_baseload(float(t_arr[-1]))

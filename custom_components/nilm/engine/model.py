@@ -103,9 +103,14 @@ class Snapshot:
 
 @dataclass(slots=True)
 class Update:
-    """What one feed call changed: the events it confirmed and the readings it refused."""
+    """What one feed call changed: the events it confirmed and the readings it refused.
+
+    `revised` holds events reported by an earlier call that this one changed: an ON whose inrush settled
+    becomes its net step, identified anew.
+    """
 
     events: list[Event] = field(default_factory=list)
+    revised: list[Event] = field(default_factory=list)
     accepted: int = 0
     dropped: int = 0
 
