@@ -45,13 +45,20 @@ def test_replay_reads_the_mains_and_skips_missing_power(recording: Path) -> None
     assert [s.e for s in samples] == [0.0, 0.0, 1.0]
 
 
+def test_replay_accepts_a_recording_of_the_mains_alone(tmp_path: Path) -> None:
+    path = tmp_path / "mains.csv"
+    path.write_text("timestamp,mains_p\n10,100\n11,nan\n12,300\n", encoding="utf-8")
+    assert [(s.t, s.p) for s in replay_samples(path)] == [(10.0, 100.0), (12.0, 300.0)]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "no header"),
-        ("timestamp,p\n1,2\n", "no 'mains_p' column"),
-        ("timestamp,mains_p\n1,2,3\n", "row 2 has 3 cells"),
-        ("timestamp,mains_p\n2,1\n1,1\n", "ascending"),
+        ("timestamp,p\n1,2\n", "needs 'timestamp' and 'mains_p'"),
+        ("timestamp,mains_p\n1,2,3\n", "line 2 has 3 cells"),
+        ("timestamp,mains_p\n2,1\n1,1\n", "not sorted"),
+        ("timestamp,mains_p\n1,watts\n", "line 2"),
     ],
 )
 def test_malformed_recordings_are_named(tmp_path: Path, text: str, message: str) -> None:
