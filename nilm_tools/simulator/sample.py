@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +31,7 @@ class MeterSample:
 
     def shifted(self, offset_s: float) -> MeterSample:
         """The same measurement stamped `offset_s` later (replaying old data as if live)."""
-        return MeterSample(self.t + offset_s, self.p, self.v, self.i, self.e, self.f, self.pf)
+        return replace(self, t=self.t + offset_s)
 
 
 def energy_counter(t: FloatArray, p: FloatArray, start_wh: float) -> FloatArray:

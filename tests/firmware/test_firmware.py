@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from custom_components.nilm.meter import OPTIONAL_FIELDS, RANGES
+from custom_components.nilm.payload import MAX_BODY_BYTES, MAX_FW_CHARS, MAX_SAMPLES
+
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 HOST_TESTS = FIRMWARE / "arduino" / "test"
@@ -27,17 +30,7 @@ YAMLS = sorted(p for p in (FIRMWARE / "esphome").glob("*.yaml") if not p.name.st
 # The contract (docs/CONTRACTS.md, "Meter push payload").
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 TOP_KEYS = {"device_id", "boot_id", "seq", "fw", "samples"}
-SAMPLE_KEYS = {"t", "v", "i", "p", "e", "f", "pf"}
-RANGES = {
-    "v": (80.0, 260.0),
-    "i": (0.0, 100.0),
-    "p": (0.0, 23000.0),
-    "f": (45.0, 65.0),
-    "pf": (0.0, 1.0),
-    "e": (0.0, math.inf),
-}
-MAX_BODY_BYTES = 65536
-MAX_SAMPLES = 600
+SAMPLE_KEYS = {"t", "p", *OPTIONAL_FIELDS}
 # payload_dump's clock: 2026-01-01T00:00:00Z at uptime 0, 90 simulated seconds, one failed read at 41 s.
 DUMP_EPOCH = 1767225600.0
 DUMP_SECONDS = 90
@@ -115,7 +108,7 @@ def test_payload_follows_contract(batches: list[str]) -> None:
         assert not isinstance(payload["seq"], bool)
         assert payload["seq"] >= 0
         assert isinstance(payload["fw"], str)
-        assert len(payload["fw"]) <= 32
+        assert len(payload["fw"]) <= MAX_FW_CHARS
         samples = payload["samples"]
         assert isinstance(samples, list)
         assert 0 < len(samples) <= MAX_SAMPLES

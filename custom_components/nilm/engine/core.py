@@ -154,12 +154,12 @@ class Engine:
             # A switch in an earlier batch takes effect from this batch's first row.
             stop = max(start, step.index)
             self._integrate(t_arr, p_arr, start, stop, powers)
-            events = self._on_step(step)
-            if events:
-                update.events.extend(events)
-            elif self.last_event is not None and self.last_event not in update.events:
-                # An inrush settled on an event an earlier call reported: report it again, revised.
-                update.revised.append(self.last_event)
+            settled = self._settled_inrush(step)
+            if settled is None:
+                update.events.extend(self._on_step(step))
+            elif not any(e is settled for e in (*update.events, *update.revised)):
+                # The inrush settled on an event an earlier call reported: report it again, revised.
+                update.revised.append(settled)
             start = stop
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
         self._update_baseload(float(t_arr[-1]))
@@ -244,9 +244,7 @@ class Engine:
 
     # ----------------------------------------------------------------- events
     def _on_step(self, step: Step) -> list[Event]:
-        """A confirmed step becomes an event (one per appliance it switched), or completes an inrush (none)."""
-        if self._settles_inrush(step):
-            return []
+        """A confirmed step becomes an event, one per appliance it switched."""
         features = describe(step, self.zone)
         event = Event(
             id=self._next_event_id(),
@@ -279,11 +277,12 @@ class Engine:
         self.event_seq += 1
         return f"e{self.event_seq}"
 
-    def _settles_inrush(self, step: Step) -> bool:
+    def _settled_inrush(self, step: Step) -> Event | None:
         """A fall soon after a rise that keeps part of it: a motor's inrush, not two events.
 
         The previous ON becomes the net step (its overshoot and transient widened) and is identified,
-        or relearned if the user already labeled it, with that size.
+        or relearned if the user already labeled it, with that size. Returns that ON; None when the
+        step is an event of its own.
         """
         event = self.last_event
         if (
@@ -293,10 +292,10 @@ class Engine:
             or step.t - event.t > INRUSH_S
             or event.status == "ignored"
         ):
-            return False
+            return None
         net = event.dp + step.dp
         if net < self.detector.threshold() or -step.dp < INRUSH_RETURN_SHARE * event.dp:
-            return False
+            return None
         event.overshoot_w = max(event.overshoot_w, -step.dp)
         event.transient_s = step.t - event.t + step.transient_s
         event.dp = net
@@ -311,7 +310,7 @@ class Engine:
             self._identify(event)
         self.event_log.recount()
         self._recheck(step.t, step.level_after)
-        return True
+        return event
 
     def _recheck(self, t: float, level_w: float | None) -> None:
         for component in self.tracker.recheck(t, level_w, self.baseload_w):
