@@ -154,6 +154,49 @@ def test_multi_state_appliance_learns_levels_from_plain_labels() -> None:
     assert not engine.snapshot().appliances[washer.id].on
 
 
+def test_labeled_level_changes_keep_the_appliance_on() -> None:
+    """A labeled dip or rise of a running TV moves its level; only the full fall switches it off."""
+    engine = Engine()
+    t, p, _ = levels((50, 20), (200, 30), (140, 30), (180, 30), (50, 30))
+
+    def next_event(k: int) -> str:
+        # Fed as it happens: each step is labeled before the next one arrives.
+        return engine.feed_arrays(t[k : k + 30], p[k : k + 30]).events[0].id
+
+    tv = engine.label_event(next_event(0), "tv")
+
+    def tv_power() -> float:
+        return engine.tracker.appliance_powers().get(tv.id, (0.0, ""))[0]
+
+    dim = next_event(30)
+    engine.label_event(dim, "tv")
+    assert tv_power() == pytest.approx(90.0)
+    # Relabeling the dip takes its level change back.
+    engine.label_event(dim, "lamp")
+    assert tv_power() == pytest.approx(150.0)
+    engine.label_event(dim, "tv")
+    engine.label_event(next_event(60), "tv")
+    assert tv_power() == pytest.approx(130.0)
+    assert engine.events("labeled")[0].state == "on"
+    # Level changes teach no state: the TV has one, learned from its ON alone.
+    assert engine.snapshot().appliances[tv.id].states == ["on"]
+    assert engine.signatures[(tv.id, "on")].count == 1
+    engine.label_event(next_event(90), "tv")
+    assert tv_power() == 0.0
+    assert engine.signatures[(tv.id, "on")].count == 2
+
+
+def test_a_labeled_rise_of_a_known_state_that_is_off_is_an_on() -> None:
+    """A washer's drum starting while its heater runs is the drum's ON, not a level change."""
+    engine = Engine()
+    t, p, _ = levels((50, 20), (250, 30), (50, 30), (2250, 30), (2450, 30))
+    drum_on, drum_off, heater_on, drum_again = engine.feed_arrays(t, p).events
+    for event in (drum_on, drum_off, heater_on):
+        washer = engine.label_event(event.id, "washer")
+    engine.label_event(drum_again.id, "washer")
+    assert {c.state for c in engine.tracker.running(washer.id, t[-1] + 1)} == {"on", "on 2"}
+
+
 def test_label_with_explicit_state_and_relabel() -> None:
     engine = Engine()
     t, p, _ = levels((100, 20), (600, 30), (100, 30))

@@ -43,6 +43,10 @@ BASELOAD_HOURS = 24
 MAX_JOINT_RUNNING = 12
 # A labeled OFF within this share of a running state's power is that state's OFF alone.
 OFF_MATCH_SHARE = 0.3
+# A labeled rise below this share of what its appliance already runs at, of no state of its own, is a
+# change of level (a PC leaving idle), not a new state; a labeled fall short of a running state's OFF
+# (1 - OFF_MATCH_SHARE) is a level drop (a TV dimming): the state stays on at less power.
+LEVEL_RISE_SHARE = 0.5
 MAX_STATES_PER_APPLIANCE = 8
 # Steps within this factor of a state's typical step belong to it when labeled.
 STATE_RATIO = 1.8
@@ -427,6 +431,8 @@ class Engine:
 
     def _label_on(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
         magnitude = abs(event.dp)
+        if state is None and self._level_rise(event, record, magnitude):
+            return
         state = state or self._state_for(record, magnitude)
         event.state = state
         signature = self._learn(record, state, event)
@@ -449,6 +455,20 @@ class Engine:
                     return
         self.tracker.switch_on(record.id, state, magnitude, event.t, event.id)
 
+    def _level_rise(self, event: Event, record: ApplianceRecord, magnitude: float) -> bool:
+        """A labeled rise that only raises the level of the appliance's running state; true if it was."""
+        running = self.tracker.running(record.id, event.t)
+        if not running or magnitude >= LEVEL_RISE_SHARE * sum(c.power_w for c in running):
+            return False
+        guess = self._state_for(record, magnitude)
+        if (record.id, guess) in self.signatures and (record.id, guess) not in self.tracker.active:
+            # A known state of its own that is off (a washer's drum while its heater runs): a real ON.
+            return False
+        component = max(running, key=lambda c: c.power_w)
+        event.state = component.state
+        self.tracker.adjust((record.id, component.state), magnitude, event.id)
+        return True
+
     def _label_off(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
         """An OFF ends the appliance's state whose ON added about this power; a larger step ends more."""
         magnitude = abs(event.dp)
@@ -461,6 +481,9 @@ class Engine:
             return
         component = min(running, key=lambda c: abs(c.power_w - magnitude))
         event.state = component.state
+        if magnitude < (1.0 - OFF_MATCH_SHARE) * component.power_w:
+            self.tracker.adjust((record.id, component.state), -magnitude, event.id)
+            return
         keys = [(record.id, component.state)]
         if abs(magnitude - component.power_w) <= OFF_MATCH_SHARE * component.power_w:
             self._learn(record, component.state, event)

@@ -39,6 +39,8 @@ class Tracker:
         self.active: dict[StateKey, Component] = {}
         self.longest_run_s: dict[StateKey, float] = {}
         self._closed_by: OrderedDict[str, list[Component]] = OrderedDict()
+        # Level changes of running states, by event, so relabeling can take them back.
+        self._adjusted_by: OrderedDict[str, tuple[StateKey, float]] = OrderedDict()
 
     def switch_on(
         self, appliance_id: str, state: str, power_w: float, t: float, event_id: str
@@ -63,8 +65,21 @@ class Tracker:
                 self._closed_by.popitem(last=False)
         return closed
 
+    def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
+        """A running state changes level by delta_w (a TV dimming, a PC going idle); it stays on."""
+        component = self.active[key]
+        delta_w = max(delta_w, -component.power_w)
+        component.power_w += delta_w
+        self._adjusted_by[event_id] = (key, delta_w)
+        while len(self._adjusted_by) > MAX_REMEMBERED_OFFS:
+            self._adjusted_by.popitem(last=False)
+
     def undo(self, event_id: str) -> None:
         """Take back what an event did: states it switched on end, states it switched off resume."""
+        adjusted = self._adjusted_by.pop(event_id, None)
+        if adjusted is not None and adjusted[0] in self.active:
+            component = self.active[adjusted[0]]
+            component.power_w = max(0.0, component.power_w - adjusted[1])
         for key, component in list(self.active.items()):
             if component.event_id == event_id:
                 del self.active[key]
