@@ -10,6 +10,7 @@ predictions CSV and metrics JSON.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 import json
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig
+from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
 
 from .nilm_csv import DataError, Dataset, read_nilm_csv
 
@@ -168,6 +169,7 @@ def evaluate(
     labels = dict.fromkeys(data.appliances, 0)
     estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
     detected: list[tuple[float, float]] = []
+    test_events: list[Event] = []
     engine_s = 0.0
     step = max(1, t_all.size // 20)
     next_report = step
@@ -190,6 +192,7 @@ def evaluate(
         for event in update.events:
             if start >= split:
                 detected.append((event.t, event.dp))
+                test_events.append(event)
                 continue
             gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
             if gt is not None and labels[gt.appliance] < labels_per_appliance:
@@ -239,12 +242,53 @@ def evaluate(
         "median_period_s": period,
         "tolerance_s": tolerance,
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
+        "identification": identification(
+            test_events,
+            {a.id: a.name for a in engine.snapshot().appliances.values()},
+            lambda event: _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance),
+        ),
         "appliances": per_appliance,
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
+
+
+def identification(
+    events: list[Event],
+    names: dict[str, str],
+    truth_of: Callable[[Event], TruthEvent | None],
+) -> dict[str, Any]:
+    """What the engine made of each test-period event, against the appliance whose change caused it.
+
+    The confusion counts, per true appliance ("none": no appliance changed, e.g. an unmetered load), the
+    engine's answer: an appliance name or "unidentified". Accuracy is over events with a true appliance.
+    """
+    confusion: dict[str, dict[str, int]] = {}
+    for event in events:
+        truth = truth_of(event)
+        said = names.get(event.appliance_id or "", "unidentified")
+        if event.status not in ("identified", "labeled"):
+            said = "unidentified"
+        row = confusion.setdefault("none" if truth is None else truth.appliance, {})
+        row[said] = row.get(said, 0) + 1
+    known = {name: row for name, row in confusion.items() if name != "none"}
+    total = sum(sum(row.values()) for row in known.values())
+    correct = sum(row.get(name, 0) for name, row in known.items())
+    return {"accuracy": correct / total if total else float("nan"), "confusion": confusion}
+
+
+def format_confusion(metrics: dict[str, Any]) -> str:
+    """Per true appliance: how many of its events the engine named rightly, and its three commonest answers."""
+    ident = metrics["identification"]
+    lines = [f"identification of test-period events: {ident['accuracy']:.3f} named correctly"]
+    for name, row in sorted(ident["confusion"].items()):
+        total = sum(row.values())
+        top = sorted(row.items(), key=lambda item: -item[1])[:3]
+        answers = ", ".join(f"{said} {count}" for said, count in top)
+        lines.append(f"  {name:<22}{total:>6} events -> {answers}")
+    return "\n".join(lines)
 
 
 def _hold_over(
@@ -327,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--method", choices=("engine", "co"), default="engine")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--confusion",
+        action="store_true",
+        help="also print which appliance the engine named for each appliance's events",
+    )
     args = parser.parse_args(argv)
     if not 0.0 <= args.train_fraction < 1.0:
         parser.error("--train-fraction must be in [0, 1)")
@@ -344,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         progress=not args.quiet and data.t.size > 50_000,
     )
     print(format_table(metrics))
+    if args.confusion:
+        print(format_confusion(metrics))
     if args.predictions:
         write_predictions(args.predictions, t_test, estimates)
     if args.json:

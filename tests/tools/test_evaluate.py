@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from custom_components.nilm.engine import Event
 from nilm_tools.evaluate import (
     DataError,
+    TruthEvent,
     appliance_metrics,
+    identification,
     main,
     match_one_to_one,
     prf,
@@ -52,6 +55,42 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     header = pred.read_text().splitlines()[0]
     assert header == "timestamp,kettle,lamp"
     assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
+
+
+def test_confusion_shows_what_each_appliance_was_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "house.csv"
+    _house(data, days=0.5)
+    out = tmp_path / "metrics.json"
+    assert main([str(data), "--json", str(out), "--quiet", "--confusion"]) == 0
+    printed = capsys.readouterr().out
+    ident = json.loads(out.read_text())["identification"]
+    assert f"identification of test-period events: {ident['accuracy']:.3f}" in printed
+    kettle = ident["confusion"]["kettle"]
+    assert kettle["kettle"] >= 0.9 * sum(kettle.values())
+    assert ident["accuracy"] > 0.9
+
+
+def test_identification_counts_unmatched_and_unidentified_events() -> None:
+    named = Event("e1", 10.0, 2000.0, "on", status="identified", appliance_id="a1")
+    wrong = Event("e2", 20.0, -2000.0, "off", status="identified", appliance_id="a2")
+    unsure = Event("e3", 30.0, 100.0, "on", appliance_id="a1")
+    stray = Event("e4", 40.0, 60.0, "on", status="identified", appliance_id="a2")
+    truth = {10.0: "kettle", 20.0: "kettle", 30.0: "lamp"}
+
+    def truth_of(event: Event) -> TruthEvent | None:
+        name = truth.get(event.t)
+        return None if name is None else TruthEvent(event.t, 0, name, event.dp)
+
+    result = identification([named, wrong, unsure, stray], {"a1": "kettle", "a2": "iron"}, truth_of)
+    assert result["confusion"] == {
+        "kettle": {"kettle": 1, "iron": 1},
+        "lamp": {"unidentified": 1},
+        "none": {"iron": 1},
+    }
+    assert result["accuracy"] == pytest.approx(1 / 3)
+    assert np.isnan(identification([], {}, truth_of)["accuracy"])
 
 
 def test_co_baseline_runs_through_the_same_protocol(tmp_path: Path) -> None:
