@@ -291,6 +291,22 @@ def test_mains_recheck_ends_a_state_whose_off_was_missed() -> None:
     assert snap.appliances[kettle.id].confidence == 0.0
 
 
+def test_a_day_of_high_load_does_not_end_an_appliance_below_it() -> None:
+    """Heating on all day sets a high baseload; once it stops, a heater below that level is still on."""
+    engine = Engine()
+    t, p, _ = levels((2000, 20), (3000, 30), (2000, 30))
+    on = engine.feed_arrays(t, p).events[0]
+    heater = engine.label_event(on.id, "heater")
+    for hour in range(1, 24):
+        engine.feed_arrays(t[-1] + 3600.0 * hour + np.arange(3600.0), np.full(3600, 2000.0))
+    assert engine.snapshot().baseload_w == pytest.approx(2000.0)
+    # The heating stops and the heater starts within one batch, as a replay feeds them.
+    t2, p2, _ = levels((200, 30), (1200, 30), t0=t[-1] + 24 * 3600.0)
+    events = engine.feed_arrays(t2, p2).events
+    assert events[-1].appliance_id == heater.id
+    assert engine.snapshot().appliances[heater.id].on
+
+
 def test_appliance_management_and_errors() -> None:
     engine = Engine()
     a = engine.create_appliance("  Fridge  ")

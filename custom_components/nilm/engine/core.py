@@ -317,7 +317,12 @@ class Engine:
         return event
 
     def _recheck(self, t: float, level_w: float | None) -> None:
-        for component in self.tracker.recheck(t, level_w, self.baseload_w):
+        # The lowest level of the last day (this batch's included), not the baseload quantile: a house that
+        # ran its heating all day has a high quantile, and a level below it would end appliances still on.
+        floor_w = min((m for _, m in self.hourly_minima), default=math.inf)
+        floor_w = min(floor_w, self.detector.lowest_w)
+        floor_w = floor_w if math.isfinite(floor_w) else 0.0
+        for component in self.tracker.recheck(t, level_w, floor_w):
             self._note_stale(component.appliance_id)
 
     def _identify(self, event: Event) -> list[Event]:
