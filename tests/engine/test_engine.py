@@ -197,6 +197,41 @@ def test_a_labeled_rise_of_a_known_state_that_is_off_is_an_on() -> None:
     assert {c.state for c in engine.tracker.running(washer.id, t[-1] + 1)} == {"on", "on 2"}
 
 
+def test_the_off_of_an_unidentified_load_does_not_end_a_lookalike() -> None:
+    """Four 600 W look-alikes: an ON among them stays unidentified, and its OFF ends that load, not B."""
+    engine = Engine()
+    base = [(100, 20)]
+    for _ in range(4):
+        base += [(700, 30), (100, 30)]
+    t, p, _ = levels(*base, (700, 30), (1340, 30), (700, 30))
+    first = engine.feed_arrays(t[:250], p[:250]).events
+    for event, name in zip(first[::2], "bcde", strict=True):
+        engine.label_event(event.id, name)
+    b = engine.label_event(engine.feed_arrays(t[250:280], p[250:280]).events[0].id, "b")
+    on, off = engine.feed_arrays(t[280:], p[280:]).events
+    assert on.status == off.status == "unidentified"
+    assert not engine.tracker.unknown
+    assert engine.snapshot().appliances[b.id].on
+
+
+def test_unknown_loads_are_dropped_by_the_mains_and_taken_back_by_labels() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (900, 30))
+    unknown = engine.feed_arrays(t, p).events[0]
+    assert list(engine.tracker.unknown) == [unknown.id]
+    # The mains falls back without a clean OFF step: the load cannot still be on.
+    ramp = np.concatenate([np.linspace(900, 100, 400), np.full(30, 100.0)])
+    t2 = t[-1] + 1 + np.arange(ramp.size, dtype=float)
+    engine.feed_arrays(t2, ramp)
+    assert not engine.tracker.unknown
+    t3, p3, _ = levels((900, 30), t0=t2[-1] + 1)
+    again = engine.feed_arrays(t3, p3).events[0]
+    assert list(engine.tracker.unknown) == [again.id]
+    engine.label_event(again.id, "heater")
+    assert not engine.tracker.unknown
+    assert engine.snapshot().appliances[again.appliance_id or ""].on
+
+
 def test_label_with_explicit_state_and_relabel() -> None:
     engine = Engine()
     t, p, _ = levels((100, 20), (600, 30), (100, 30))

@@ -68,3 +68,15 @@ def test_unreadable_state_raises_state_error(mutate) -> None:  # type: ignore[no
 def test_non_dict_state_raises_state_error() -> None:
     with pytest.raises(StateError):
         Engine.from_dict([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_unknown_loads_round_trip_and_older_state_has_none() -> None:
+    engine, t, _ = _trained()
+    # A 700 W load no label explains: followed as an unknown load.
+    tail = t[-1] + 1 + np.arange(60.0)
+    engine.feed_arrays(tail, np.where(tail < tail[0] + 20, 100.0, 800.0))
+    assert len(engine.tracker.unknown) == 1
+    data = json.loads(json.dumps(engine.to_dict()))
+    assert Engine.from_dict(data).tracker.unknown == engine.tracker.unknown
+    del data["unknown_loads"]
+    assert Engine.from_dict(data).tracker.unknown == {}

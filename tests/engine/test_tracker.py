@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from custom_components.nilm.engine.tracker import DEFAULT_MAX_ON_S, Tracker
+from custom_components.nilm.engine.tracker import (
+    DEFAULT_MAX_ON_S,
+    MAX_UNKNOWN_LOADS,
+    UNKNOWN,
+    Tracker,
+)
 
 
 def test_on_then_off_pairs_and_learns_the_run_length() -> None:
@@ -74,3 +79,34 @@ def test_forget_drops_an_appliance() -> None:
     tracker.forget("k")
     assert tracker.active == {}
     assert tracker.longest_run_s == {}
+
+
+def test_unknown_loads_end_by_their_off_and_come_back_on_undo() -> None:
+    tracker = Tracker()
+    tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
+    tracker.track_unknown(-500.0, 40.0, 5.0, "e2")
+    assert tracker.unknown["e2"].power_w == 500.0
+    assert tracker.unknown["e2"].reactive_var == 40.0
+    # Unknown loads are no appliance: they add nothing to the appliances' powers.
+    assert tracker.total_w() == 2000.0
+    assert tracker.switch_off([(UNKNOWN, "e2")], 60.0, "e3")[0].event_id == "e2"
+    assert tracker.unknown == {}
+    assert ("k", "on") in tracker.active
+    tracker.undo("e3")
+    assert list(tracker.unknown) == ["e2"]
+    tracker.undo("e2")
+    assert tracker.unknown == {}
+
+
+def test_unknown_loads_are_bounded_and_dropped_like_states() -> None:
+    tracker = Tracker()
+    for k in range(MAX_UNKNOWN_LOADS + 3):
+        tracker.track_unknown(100.0 + k, None, float(k), f"e{k}")
+    assert len(tracker.unknown) == MAX_UNKNOWN_LOADS
+    assert "e0" not in tracker.unknown
+    tracker.track_unknown(3000.0, None, 50.0, "big")
+    # The mains holds 1,000 W above the baseload: the 3 kW load is gone, silently (no appliance to note).
+    assert tracker.recheck(60.0, 1100.0, 100.0) == []
+    assert "big" not in tracker.unknown
+    assert tracker.recheck(DEFAULT_MAX_ON_S + 100.0, None, 0.0) == []
+    assert tracker.unknown == {}

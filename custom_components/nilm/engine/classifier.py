@@ -89,6 +89,14 @@ class Signature:
     # Statistics are recomputed only after the entries change (classification runs per event).
     _profile: Profile | None = field(default=None, init=False, repr=False, compare=False)
 
+    @classmethod
+    def of_step(
+        cls, appliance_id: str, state: str, power_w: float, reactive_var: float | None
+    ) -> Signature:
+        """A signature known from one ON step (its size and reactive part), no label behind it."""
+        step = LabeledStep(state, abs(power_w), reactive_var, None)
+        return cls(appliance_id, state, [step])
+
     @property
     def count(self) -> int:
         """How many labeled steps back this signature."""

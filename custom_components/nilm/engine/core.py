@@ -30,7 +30,7 @@ from .model import (
     UnknownGroupError,
     Update,
 )
-from .tracker import Tracker
+from .tracker import UNKNOWN, Tracker
 
 DEFAULT_STATE = "on"
 MAX_NAME_LENGTH = 64
@@ -331,11 +331,18 @@ class Engine:
         decision = classify(
             abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w, inrush
         )
+        best = decision.best
+        if best is not None and best.lead.appliance_id == UNKNOWN:
+            # The OFF of a load whose ON was not identified: it ends that load and stays unidentified.
+            self.tracker.switch_off([(UNKNOWN, best.lead.state)], event.t, event.id)
+            event.status = "unidentified"
+            return []
         event.candidates = decision.candidates
         event.confidence = decision.confidence
-        best = decision.best
         if best is None or decision.confidence < self.config.confidence_threshold:
             event.status = "unidentified"
+            if event.kind == "on":
+                self.tracker.track_unknown(event.dp, event.dq, event.t, event.id)
             return []
         event.status = "identified"
         if event.kind == "off" and len({sig.appliance_id for sig in best.signatures}) > 1:
@@ -363,6 +370,14 @@ class Engine:
                 for k, a in enumerate(running)
                 for b in running[k + 1 :]
             ]
+        # A load switched on by an unidentified ON, seen as a signature of that one step.
+        options += [
+            Option(
+                (Signature.of_step(UNKNOWN, load.state, load.power_w, load.reactive_var),),
+                load.power_w,
+            )
+            for load in self.tracker.unknown.values()
+        ]
         return options
 
     def _apply(self, event: Event, option: Option) -> None:

@@ -35,6 +35,7 @@ def to_dict(engine: Engine) -> dict[str, Any]:
         ],
         "events": [_event_dict(e) for e in engine.event_log],
         "active": [asdict(c) for c in engine.tracker.active.values()],
+        "unknown_loads": [asdict(c) for c in engine.tracker.unknown.values()],
         "longest_run_s": [[a, s, v] for (a, s), v in engine.tracker.longest_run_s.items()],
         "ledger": {
             "energy_kwh": ledger.energy_kwh,
@@ -95,6 +96,10 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
     for raw in data["active"]:
         component = Component(**raw)
         engine.tracker.active[(component.appliance_id, component.state)] = component
+    # State written before unknown loads were followed has none.
+    for raw in data.get("unknown_loads", []):
+        load = Component(**raw)
+        engine.tracker.unknown[load.event_id] = load
     for appliance_id, state, seconds in data["longest_run_s"]:
         engine.tracker.longest_run_s[(appliance_id, state)] = float(seconds)
     ledger = data["ledger"]

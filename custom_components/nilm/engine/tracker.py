@@ -18,25 +18,35 @@ MIN_TIMEOUT_S = 600.0
 RECHECK_SHARE = 0.6
 # OFF events whose closed states can still be reopened when the user relabels them.
 MAX_REMEMBERED_OFFS = 64
+# Loads switched on by unidentified ONs, followed so that their OFFs end them and not a known appliance.
+MAX_UNKNOWN_LOADS = 20
+# The appliance id of an unknown load (its state is the id of the ON that started it).
+UNKNOWN = ""
 
 
 @dataclass(slots=True)
 class Component:
-    """One appliance state that is switched on, with the power its ON step added."""
+    """One appliance state that is switched on, with the power (and reactive power) its ON step added."""
 
     appliance_id: str
     state: str
     power_w: float
     since: float
     event_id: str
+    reactive_var: float | None = None
 
 
 class Tracker:
-    """Pairs ON and OFF events per appliance state and splits the mains among what is on."""
+    """Pairs ON and OFF events per appliance state and splits the mains among what is on.
+
+    Loads whose ON was not identified are followed apart from the appliances (`unknown`): an unmetered
+    heater's OFF should end the heater, not a known appliance of the same size that happens to run.
+    """
 
     def __init__(self) -> None:
         """Nothing is on."""
         self.active: dict[StateKey, Component] = {}
+        self.unknown: dict[str, Component] = {}
         self.longest_run_s: dict[StateKey, float] = {}
         self._closed_by: OrderedDict[str, list[Component]] = OrderedDict()
         # Level changes of running states, by event, so relabeling can take them back.
@@ -50,10 +60,24 @@ class Tracker:
             appliance_id, state, abs(power_w), t, event_id
         )
 
+    def track_unknown(
+        self, power_w: float, reactive_var: float | None, t: float, event_id: str
+    ) -> None:
+        """An unidentified ON: a load of this size runs from t, until an OFF of its size ends it."""
+        self.unknown[event_id] = Component(
+            UNKNOWN, event_id, abs(power_w), t, event_id, reactive_var
+        )
+        while len(self.unknown) > MAX_UNKNOWN_LOADS:
+            del self.unknown[next(iter(self.unknown))]
+
     def switch_off(self, keys: list[StateKey], t: float, event_id: str) -> list[Component]:
-        """An OFF event ends these states; their run lengths teach the timeout."""
+        """An OFF event ends these states (or unknown loads); their run lengths teach the timeout."""
         closed: list[Component] = []
         for key in keys:
+            if key[0] == UNKNOWN:
+                load = self.unknown.pop(key[1], None)
+                closed.extend([] if load is None else [load])
+                continue
             component = self.active.pop(key, None)
             if component is None:
                 continue
@@ -83,8 +107,12 @@ class Tracker:
         for key, component in list(self.active.items()):
             if component.event_id == event_id:
                 del self.active[key]
+        self.unknown.pop(event_id, None)
         for component in self._closed_by.pop(event_id, []):
-            self.active.setdefault((component.appliance_id, component.state), component)
+            if component.appliance_id == UNKNOWN:
+                self.unknown.setdefault(component.state, component)
+            else:
+                self.active.setdefault((component.appliance_id, component.state), component)
 
     def forget(self, appliance_id: str) -> None:
         """Drop everything known about an appliance (deleted or merged away)."""
@@ -100,7 +128,10 @@ class Tracker:
         ]
 
     def recheck(self, t: float, level_w: float | None, baseload_w: float) -> list[Component]:
-        """Switch off states that cannot still be on: too long without an OFF, or more than the mains holds."""
+        """Switch off states that cannot still be on: too long without an OFF, or more than the mains holds.
+
+        Returns the appliance states switched off; unknown loads are dropped by the same rules, silently.
+        """
         stale: list[Component] = []
         for key, component in list(self.active.items()):
             longest = self.longest_run_s.get(key)
@@ -109,13 +140,12 @@ class Tracker:
                 if longest is None
                 else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
             )
-            too_long = t - component.since > limit
-            no_room = (
-                level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
-            )
-            if too_long or no_room:
+            if _stale(component, t, limit, level_w, baseload_w):
                 stale.append(component)
                 del self.active[key]
+        for event_id, load in list(self.unknown.items()):
+            if _stale(load, t, DEFAULT_MAX_ON_S, level_w, baseload_w):
+                del self.unknown[event_id]
         return stale
 
     def total_w(self) -> float:
@@ -138,3 +168,11 @@ class Tracker:
                 state = component.state
             out[component.appliance_id] = (power + component.power_w, state)
         return out
+
+
+def _stale(
+    component: Component, t: float, limit_s: float, level_w: float | None, baseload_w: float
+) -> bool:
+    """On for longer than the limit without an OFF, or more than the mains above the baseload holds."""
+    no_room = level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
+    return t - component.since > limit_s or no_room
