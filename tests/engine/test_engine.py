@@ -203,15 +203,21 @@ def test_the_off_of_an_unidentified_load_does_not_end_a_lookalike() -> None:
     base = [(100, 20)]
     for _ in range(4):
         base += [(700, 30), (100, 30)]
-    t, p, _ = levels(*base, (700, 30), (1340, 30), (700, 30))
+    t, p, _ = levels(*base, (700, 30), (1340, 30), (700, 30), (1340, 30), (740, 30), (100, 30))
     first = engine.feed_arrays(t[:250], p[:250]).events
     for event, name in zip(first[::2], "bcde", strict=True):
         engine.label_event(event.id, name)
     b = engine.label_event(engine.feed_arrays(t[250:280], p[250:280]).events[0].id, "b")
-    on, off = engine.feed_arrays(t[280:], p[280:]).events
+    on, off = engine.feed_arrays(t[280:340], p[280:340]).events
     assert on.status == off.status == "unidentified"
     assert not engine.tracker.unknown
     assert engine.snapshot().appliances[b.id].on
+    # With the load on again, B's own OFF still goes to B; the unknown load is no candidate to show.
+    on, b_off, off = engine.feed_arrays(t[340:], p[340:]).events
+    assert (b_off.appliance_id, b_off.status) == (b.id, "identified")
+    assert {c[0] for c in b_off.candidates} == {b.id}
+    assert off.status == "unidentified"
+    assert not engine.tracker.unknown
 
 
 def test_unknown_loads_are_dropped_by_the_mains_and_taken_back_by_labels() -> None:

@@ -337,7 +337,7 @@ class Engine:
             self.tracker.switch_off([(UNKNOWN, best.lead.state)], event.t, event.id)
             event.status = "unidentified"
             return []
-        event.candidates = decision.candidates
+        event.candidates = [c for c in decision.candidates if c[0] != UNKNOWN]
         event.confidence = decision.confidence
         if best is None or decision.confidence < self.config.confidence_threshold:
             event.status = "unidentified"
