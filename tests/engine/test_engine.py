@@ -348,6 +348,23 @@ def test_a_day_of_high_load_does_not_end_an_appliance_below_it() -> None:
     assert engine.snapshot().appliances[heater.id].on
 
 
+def test_a_state_times_out_at_its_own_row_within_a_batch() -> None:
+    """A kettle that ran 2 minutes, on for 15: after twice its longest run (5 min at least) it is off."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 120), (100, 30), (2100, 900), (100, 60))
+    kettle = engine.label_event(engine.feed_arrays(t[:50], p[:50]).events[0].id, "kettle")
+    assert engine.feed_arrays(t[50:170], p[50:170]).events[0].appliance_id == kettle.id
+    powers: dict[str, np.ndarray] = {}
+    later = engine.feed_arrays(t[170:], p[170:], powers=powers).events
+    column = powers[kettle.id]
+    assert later[0].appliance_id == kettle.id
+    # Switched on at row 0 of this batch, timed out 300 s later: exactly the rows in between.
+    assert np.flatnonzero(column > 0).tolist() == list(range(301))
+    # The long load's own OFF ends the unknown load it became, not a kettle.
+    assert later[1].status == "unidentified"
+    assert not engine.tracker.unknown
+
+
 def test_appliance_management_and_errors() -> None:
     engine = Engine()
     a = engine.create_appliance("  Fridge  ")

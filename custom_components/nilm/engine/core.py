@@ -157,6 +157,7 @@ class Engine:
         for step in steps:
             # A switch in an earlier batch takes effect from this batch's first row.
             stop = max(start, step.index)
+            start = self._integrate_to_timeouts(t_arr, p_arr, start, stop, powers)
             self._integrate(t_arr, p_arr, start, stop, powers)
             settled = self._settled_inrush(step)
             if settled is None:
@@ -165,6 +166,7 @@ class Engine:
                 # The inrush settled on an event an earlier call reported: report it again, revised.
                 update.revised.append(settled)
             start = stop
+        start = self._integrate_to_timeouts(t_arr, p_arr, start, t_arr.size, powers)
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
         self._update_baseload(float(t_arr[-1]))
         self.last_t = float(t_arr[-1])
@@ -215,6 +217,28 @@ class Engine:
         if self.ledger.period_end is None or t[end] >= self.ledger.period_end:
             self._roll_period(t, start, end)
         self._account(mains[: end - start], dt, share[: end - start])
+
+    def _integrate_to_timeouts(
+        self,
+        t: FloatArray,
+        p: FloatArray,
+        start: int,
+        stop: int,
+        powers: dict[str, FloatArray] | None,
+    ) -> int:
+        """Integrate rows [start, stop) up to each timeout inside them; returns the row reached.
+
+        A state times out at its own row, as if fed one sample at a time, not at the batch's next event.
+        """
+        while (expiry := self.tracker.next_expiry()) is not None:
+            cut = int(np.searchsorted(t, expiry, side="right"))
+            if cut >= stop:
+                break
+            cut = max(cut, start)
+            self._integrate(t, p, start, cut, powers)
+            self._recheck(float(t[cut]), None)
+            start = cut
+        return start
 
     def _roll_period(self, t: FloatArray, start: int, end: int) -> None:
         self.ledger.roll(float(t[start]), self.config.billing_day, self.zone)

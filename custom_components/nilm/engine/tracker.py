@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 type StateKey = tuple[str, str]
 
-# Without a paired OFF, an ON older than this many times the longest run seen is stale.
-TIMEOUT_FACTOR = 3.0
+# Without a paired OFF, an ON older than this many times the longest run seen is not that state.
+TIMEOUT_FACTOR = 2.0
 DEFAULT_MAX_ON_S = 6 * 3600.0
-MIN_TIMEOUT_S = 600.0
+MIN_TIMEOUT_S = 300.0
 # Below this share of its power left in the mains, a state cannot still be on.
 RECHECK_SHARE = 0.6
 # OFF events whose closed states can still be reopened when the user relabels them.
@@ -130,23 +130,36 @@ class Tracker:
     def recheck(self, t: float, level_w: float | None, baseload_w: float) -> list[Component]:
         """Switch off states that cannot still be on: too long without an OFF, or more than the mains holds.
 
-        Returns the appliance states switched off; unknown loads are dropped by the same rules, silently.
+        A state that timed out while the mains still holds it becomes an unknown load: something of its
+        size is on, but not this state. Returns the appliance states switched off; unknown loads are
+        dropped silently, by the mains or after DEFAULT_MAX_ON_S.
         """
         stale: list[Component] = []
         for key, component in list(self.active.items()):
-            longest = self.longest_run_s.get(key)
-            limit = (
-                DEFAULT_MAX_ON_S
-                if longest is None
-                else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
-            )
-            if _stale(component, t, limit, level_w, baseload_w):
+            if _no_room(component, level_w, baseload_w):
                 stale.append(component)
                 del self.active[key]
+            elif t - component.since > self._limit_s(key):
+                # Far longer than this state ever ran, yet the mains still holds it: another load of the
+                # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
+                stale.append(component)
+                del self.active[key]
+                self.unknown[component.event_id] = replace(
+                    component, appliance_id=UNKNOWN, state=component.event_id
+                )
         for event_id, load in list(self.unknown.items()):
-            if _stale(load, t, DEFAULT_MAX_ON_S, level_w, baseload_w):
+            if _no_room(load, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
                 del self.unknown[event_id]
         return stale
+
+    def _limit_s(self, key: StateKey) -> float:
+        """How long a state may stay on without an OFF: a multiple of its longest run, once it has one."""
+        longest = self.longest_run_s.get(key)
+        return DEFAULT_MAX_ON_S if longest is None else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
+
+    def next_expiry(self) -> float | None:
+        """When the first running state times out, if any runs."""
+        return min((c.since + self._limit_s(k) for k, c in self.active.items()), default=None)
 
     def total_w(self) -> float:
         """Sum of the powers of everything on."""
@@ -170,9 +183,6 @@ class Tracker:
         return out
 
 
-def _stale(
-    component: Component, t: float, limit_s: float, level_w: float | None, baseload_w: float
-) -> bool:
-    """On for longer than the limit without an OFF, or more than the mains above the baseload holds."""
-    no_room = level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
-    return t - component.since > limit_s or no_room
+def _no_room(component: Component, level_w: float | None, baseload_w: float) -> bool:
+    """More than the mains above the baseload holds: it cannot still be on."""
+    return level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
