@@ -44,10 +44,15 @@ class TruthEvent:
 
 
 def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[TruthEvent]:
-    """Changes of >= 50 W between levels that then hold for at least 3 samples."""
+    """Changes of >= 50 W between levels that then hold for at least 3 samples.
+
+    A change that overshoots (a motor's inrush decaying over seconds: 625, 374, 246, 180 W, ... down to
+    110 W) holds only after it settled, but it began at the overshoot: the event is timed there.
+    """
     x = np.nan_to_num(power, nan=0.0)
     events: list[TruthEvent] = []
     level = float(x[0])
+    previous = 0
     n = x.size
     candidates = np.flatnonzero(np.abs(np.diff(x)) >= EVENT_MIN_W / 2) + 1
     for k in candidates.tolist():
@@ -55,12 +60,17 @@ def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[Truth
             break
         window = x[k : k + PERSIST_SAMPLES]
         new_level = float(window.mean())
-        if abs(new_level - level) < EVENT_MIN_W:
+        dp = new_level - level
+        if abs(dp) < EVENT_MIN_W:
             continue
         if float(window.max() - window.min()) > max(EVENT_MIN_W, 0.1 * abs(new_level)):
             continue
-        events.append(TruthEvent(float(t[k]), k, appliance, new_level - level))
+        start = k
+        while start - 1 > previous and (x[start - 1] - new_level) * np.sign(dp) > 0:
+            start -= 1
+        events.append(TruthEvent(float(t[start]), start, appliance, dp))
         level = new_level
+        previous = k
     return events
 
 

@@ -143,6 +143,15 @@ def test_truth_events_need_50_w_that_persists() -> None:
     assert [(e.index, round(e.dp)) for e in events] == [(2, 1000), (5, -1000)]
 
 
+def test_a_decaying_inrush_is_timed_where_it_began() -> None:
+    """A fridge's start (625 W decaying to 110 W) holds only from the 5th sample, but began at the 1st."""
+    power = np.array(
+        [0, 0, 625, 374, 246, 180, 146, 128, 119, 115, 112, 110, 110, 0, 0, 0], dtype=float
+    )
+    events = truth_events(np.arange(power.size, dtype=float), power, "fridge")
+    assert [(e.index, round(e.dp)) for e in events] == [(2, 131), (13, -131)]
+
+
 def test_one_to_one_matching_uses_each_event_once() -> None:
     assert match_one_to_one([10.0, 11.0], [10.5], 3.0) == 1
     assert match_one_to_one([10.0, 20.0], [11.0, 19.0], 3.0) == 2
