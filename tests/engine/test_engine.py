@@ -365,6 +365,41 @@ def test_a_state_times_out_at_its_own_row_within_a_batch() -> None:
     assert not engine.tracker.unknown
 
 
+def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:
+    """Three 100 W look-alikes; b and c run a minute, the TV for long: a load still on after 5 min is the TV."""
+    engine = Engine()
+    t0 = T0
+
+    def use(name: str, seconds: int) -> None:
+        nonlocal t0
+        t, p, _ = levels((100, 20), (200, seconds), (100, 30), t0=t0)
+        on = engine.feed_arrays(t[:30], p[:30]).events[0]
+        engine.label_event(on.id, name)
+        off = engine.feed_arrays(t[30:], p[30:]).events[0]
+        assert engine.events("all")[0].id == off.id
+        t0 = t[-1] + 1
+
+    for name, seconds in (("b", 60), ("c", 60), ("tv", 1000)):
+        use(name, seconds)
+    tv = engine.snapshot().appliances[engine.events("labeled")[0].appliance_id or ""]
+    assert tv.name == "tv"
+    t, p, _ = levels((100, 20), (200, 600), t0=t0)
+    powers: dict[str, np.ndarray] = {}
+    update = engine.feed_arrays(t[:30], p[:30])
+    (on,) = update.events
+    assert on.status == "unidentified"
+    update = engine.feed_arrays(t[30:], p[30:], powers=powers)
+    # Named once it ran 5 min (from 20 + 300 s on), and reported again as revised.
+    assert [e.id for e in update.revised] == [on.id]
+    assert (on.status, on.appliance_id) == ("identified", tv.id)
+    # Its ON was row 20 of the stream; this batch starts at row 30: on from the first row after 320.
+    column = powers[tv.id]
+    assert column[:291].max() == 0.0
+    assert column[291:].min() == pytest.approx(100.0)
+    assert engine.snapshot().appliances[tv.id].on
+    assert not engine.tracker.unknown
+
+
 def test_appliance_management_and_errors() -> None:
     engine = Engine()
     a = engine.create_appliance("  Fridge  ")

@@ -52,6 +52,8 @@ MAX_STATES_PER_APPLIANCE = 8
 STATE_RATIO = 1.8
 # Log prior of an ON for a state that is already on.
 ALREADY_ON_PRIOR = -2.0
+# An unknown load still on after this long is classified again among the states that run this long.
+RECONSIDER_AFTER_S = 300.0
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
 INRUSH_S = 5.0
 INRUSH_RETURN_SHARE = 0.5
@@ -102,6 +104,8 @@ class Engine:
         self.dropped = 0
         self.last_event: Event | None = None
         self.gap_pending = False
+        # Unknown loads already reconsidered (each is, once).
+        self.reconsidered: set[str] = set()
 
     # ----------------------------------------------------------------- feeding
     def feed(self, samples: Sequence[Sample]) -> Update:
@@ -157,16 +161,16 @@ class Engine:
         for step in steps:
             # A switch in an earlier batch takes effect from this batch's first row.
             stop = max(start, step.index)
-            start = self._integrate_to_timeouts(t_arr, p_arr, start, stop, powers)
+            start = self._integrate_to_deadlines(t_arr, p_arr, start, stop, powers, update)
             self._integrate(t_arr, p_arr, start, stop, powers)
             settled = self._settled_inrush(step)
             if settled is None:
                 update.events.extend(self._on_step(step))
-            elif not any(e is settled for e in (*update.events, *update.revised)):
+            else:
                 # The inrush settled on an event an earlier call reported: report it again, revised.
-                update.revised.append(settled)
+                _add_revised(update, settled)
             start = stop
-        start = self._integrate_to_timeouts(t_arr, p_arr, start, t_arr.size, powers)
+        start = self._integrate_to_deadlines(t_arr, p_arr, start, t_arr.size, powers, update)
         self._integrate(t_arr, p_arr, start, t_arr.size, powers)
         self._update_baseload(float(t_arr[-1]))
         self.last_t = float(t_arr[-1])
@@ -218,27 +222,80 @@ class Engine:
             self._roll_period(t, start, end)
         self._account(mains[: end - start], dt, share[: end - start])
 
-    def _integrate_to_timeouts(
+    def _integrate_to_deadlines(
         self,
         t: FloatArray,
         p: FloatArray,
         start: int,
         stop: int,
         powers: dict[str, FloatArray] | None,
+        update: Update,
     ) -> int:
-        """Integrate rows [start, stop) up to each timeout inside them; returns the row reached.
+        """Integrate rows [start, stop) up to each deadline inside them; returns the row reached.
 
-        A state times out at its own row, as if fed one sample at a time, not at the batch's next event.
+        A state times out, and an unknown load is reconsidered, at its own row, as if fed one sample at a
+        time, not at the batch's next event.
         """
-        while (expiry := self.tracker.next_expiry()) is not None:
-            cut = int(np.searchsorted(t, expiry, side="right"))
+        while (deadline := self._next_deadline()) is not None:
+            cut = int(np.searchsorted(t, deadline, side="right"))
             if cut >= stop:
                 break
             cut = max(cut, start)
             self._integrate(t, p, start, cut, powers)
             self._recheck(float(t[cut]), None)
+            for event in self._reconsider(float(t[cut])):
+                _add_revised(update, event)
             start = cut
         return start
+
+    def _next_deadline(self) -> float | None:
+        """The first timeout of a running state or reconsideration of an unknown load, if any."""
+        times = [
+            load.since + RECONSIDER_AFTER_S
+            for key, load in self.tracker.unknown.items()
+            if key not in self.reconsidered
+        ]
+        expiry = self.tracker.next_expiry()
+        return min([*times, *([] if expiry is None else [expiry])], default=None)
+
+    def _reconsider(self, t: float) -> list[Event]:
+        """Name unknown loads by how long they have run; returns the ON events that got a name.
+
+        Once a load has run RECONSIDER_AFTER_S, the states that never run this long are no longer
+        candidates (a kettle for a washer's heater), and what was ambiguous at its ON (a TV among
+        look-alikes that run for minutes) may now be clear. It switches on from its ON's time.
+        """
+        named: list[Event] = []
+        for key, load in list(self.tracker.unknown.items()):
+            elapsed = t - load.since
+            if key in self.reconsidered or elapsed < RECONSIDER_AFTER_S:
+                continue
+            self.reconsidered.add(key)
+            options = [
+                Option((sig,))
+                for state, sig in self.signatures.items()
+                if state not in self.tracker.active and self.tracker.limit_s(state) > elapsed
+            ]
+            decision = classify(load.power_w, load.reactive_var, options, self.detector.noise_w)
+            best = decision.best
+            if best is None or decision.confidence < self.config.confidence_threshold:
+                continue
+            del self.tracker.unknown[key]
+            lead = best.lead
+            self.tracker.switch_on(
+                lead.appliance_id, lead.state, load.power_w, load.since, load.event_id
+            )
+            event = self.event_log.find(load.event_id)
+            if event is not None and event.status == "unidentified":
+                event.status = "identified"
+                event.appliance_id, event.state = lead.appliance_id, lead.state
+                event.confidence = decision.confidence
+                event.candidates = decision.candidates
+                named.append(event)
+        self.reconsidered &= set(self.tracker.unknown)
+        if named:
+            self.event_log.recount()
+        return named
 
     def _roll_period(self, t: FloatArray, start: int, end: int) -> None:
         self.ledger.roll(float(t[start]), self.config.billing_day, self.zone)
@@ -778,6 +835,12 @@ class Engine:
         if record is None:
             record = self.appliances[self.create_appliance(ref).id]
         return record
+
+
+def _add_revised(update: Update, event: Event) -> None:
+    """Report an event an earlier call reported, changed; once, and not if this call reports it anyway."""
+    if not any(e is event for e in (*update.events, *update.revised)):
+        update.revised.append(event)
 
 
 def _valid_name(name: str) -> str:

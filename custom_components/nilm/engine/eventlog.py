@@ -53,10 +53,14 @@ class EventLog:
 
     def get(self, event_id: str) -> Event:
         """The event with this id; raises UnknownEventError if never seen or forgotten."""
-        event = self._events.get(event_id)
+        event = self.find(event_id)
         if event is None:
             raise UnknownEventError(f"no event {event_id!r}")
         return event
+
+    def find(self, event_id: str) -> Event | None:
+        """The event with this id, or None if never seen or forgotten."""
+        return self._events.get(event_id)
 
     def last(self) -> Event | None:
         """The newest event, if any."""

@@ -139,7 +139,7 @@ class Tracker:
             if _no_room(component, level_w, baseload_w):
                 stale.append(component)
                 del self.active[key]
-            elif t - component.since > self._limit_s(key):
+            elif t - component.since > self.limit_s(key):
                 # Far longer than this state ever ran, yet the mains still holds it: another load of the
                 # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
                 stale.append(component)
@@ -152,14 +152,14 @@ class Tracker:
                 del self.unknown[event_id]
         return stale
 
-    def _limit_s(self, key: StateKey) -> float:
+    def limit_s(self, key: StateKey) -> float:
         """How long a state may stay on without an OFF: a multiple of its longest run, once it has one."""
         longest = self.longest_run_s.get(key)
         return DEFAULT_MAX_ON_S if longest is None else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
 
     def next_expiry(self) -> float | None:
         """When the first running state times out, if any runs."""
-        return min((c.since + self._limit_s(k) for k, c in self.active.items()), default=None)
+        return min((c.since + self.limit_s(k) for k, c in self.active.items()), default=None)
 
     def total_w(self) -> float:
         """Sum of the powers of everything on."""
