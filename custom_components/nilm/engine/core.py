@@ -266,21 +266,21 @@ class Engine:
         look-alikes that run for minutes) may now be clear. It switches on from its ON's time.
         """
         named: list[Event] = []
-        for key, load in list(self.tracker.unknown.items()):
+        for load_id, load in list(self.tracker.unknown.items()):
             elapsed = t - load.since
-            if key in self.reconsidered or elapsed < RECONSIDER_AFTER_S:
+            if load_id in self.reconsidered or elapsed < RECONSIDER_AFTER_S:
                 continue
-            self.reconsidered.add(key)
+            self.reconsidered.add(load_id)
             options = [
                 Option((sig,))
-                for state, sig in self.signatures.items()
-                if state not in self.tracker.active and self.tracker.limit_s(state) > elapsed
+                for key, sig in self.signatures.items()
+                if key not in self.tracker.active and self.tracker.limit_s(key) > elapsed
             ]
             decision = classify(load.power_w, load.reactive_var, options, self.detector.noise_w)
             best = decision.best
             if best is None or decision.confidence < self.config.confidence_threshold:
                 continue
-            del self.tracker.unknown[key]
+            del self.tracker.unknown[load_id]
             lead = best.lead
             self.tracker.switch_on(
                 lead.appliance_id, lead.state, load.power_w, load.since, load.event_id

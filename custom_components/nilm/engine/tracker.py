@@ -64,9 +64,11 @@ class Tracker:
         self, power_w: float, reactive_var: float | None, t: float, event_id: str
     ) -> None:
         """An unidentified ON: a load of this size runs from t, until an OFF of its size ends it."""
-        self.unknown[event_id] = Component(
-            UNKNOWN, event_id, abs(power_w), t, event_id, reactive_var
-        )
+        self._add_unknown(Component(UNKNOWN, event_id, abs(power_w), t, event_id, reactive_var))
+
+    def _add_unknown(self, load: Component) -> None:
+        """Follow an unknown load (keyed by its ON's event id); the oldest go beyond the bound."""
+        self.unknown[load.event_id] = load
         while len(self.unknown) > MAX_UNKNOWN_LOADS:
             del self.unknown[next(iter(self.unknown))]
 
@@ -144,8 +146,8 @@ class Tracker:
                 # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
                 stale.append(component)
                 del self.active[key]
-                self.unknown[component.event_id] = replace(
-                    component, appliance_id=UNKNOWN, state=component.event_id
+                self._add_unknown(
+                    replace(component, appliance_id=UNKNOWN, state=component.event_id)
                 )
         for event_id, load in list(self.unknown.items()):
             if _no_room(load, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
