@@ -161,8 +161,7 @@ class Engine:
         for step in steps:
             # A switch in an earlier batch takes effect from this batch's first row.
             stop = max(start, step.index)
-            start = self._integrate_to_deadlines(t_arr, p_arr, start, stop, powers, update)
-            self._integrate(t_arr, p_arr, start, stop, powers)
+            self._integrate_span(t_arr, p_arr, start, stop, powers, update)
             settled = self._settled_inrush(step)
             if settled is None:
                 update.events.extend(self._on_step(step))
@@ -170,8 +169,7 @@ class Engine:
                 # The inrush settled on an event an earlier call reported: report it again, revised.
                 _add_revised(update, settled)
             start = stop
-        start = self._integrate_to_deadlines(t_arr, p_arr, start, t_arr.size, powers, update)
-        self._integrate(t_arr, p_arr, start, t_arr.size, powers)
+        self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
         self._update_baseload(float(t_arr[-1]))
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
@@ -222,7 +220,7 @@ class Engine:
             self._roll_period(t, start, end)
         self._account(mains[: end - start], dt, share[: end - start])
 
-    def _integrate_to_deadlines(
+    def _integrate_span(
         self,
         t: FloatArray,
         p: FloatArray,
@@ -230,8 +228,8 @@ class Engine:
         stop: int,
         powers: dict[str, FloatArray] | None,
         update: Update,
-    ) -> int:
-        """Integrate rows [start, stop) up to each deadline inside them; returns the row reached.
+    ) -> None:
+        """Integrate rows [start, stop) between two events, stopping at each deadline inside them.
 
         A state times out, and an unknown load is reconsidered, at its own row, as if fed one sample at a
         time, not at the batch's next event.
@@ -246,7 +244,7 @@ class Engine:
             for event in self._reconsider(float(t[cut])):
                 _add_revised(update, event)
             start = cut
-        return start
+        self._integrate(t, p, start, stop, powers)
 
     def _next_deadline(self) -> float | None:
         """The first timeout of a running state or reconsideration of an unknown load, if any."""
