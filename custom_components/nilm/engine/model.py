@@ -106,7 +106,7 @@ class Update:
     """What one feed call changed: the events it confirmed and the readings it refused.
 
     `revised` holds events reported by an earlier call that this one changed: an ON whose inrush settled
-    becomes its net step, identified anew.
+    becomes its net step, identified anew; an unidentified ON whose load ran long enough to be named.
     """
 
     events: list[Event] = field(default_factory=list)
