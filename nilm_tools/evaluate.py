@@ -178,6 +178,8 @@ def evaluate(
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
     estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
+    # Steps as first reported (a settled inrush later changes the event in place); the events for what
+    # the engine finally named them.
     detected: list[tuple[float, float]] = []
     test_events: list[Event] = []
     engine_s = 0.0
@@ -278,9 +280,8 @@ def identification(
     confusion: dict[str, dict[str, int]] = {}
     for event in events:
         truth = truth_of(event)
-        said = names.get(event.appliance_id or "", "unidentified")
-        if event.status not in ("identified", "labeled"):
-            said = "unidentified"
+        named = event.status in ("identified", "labeled")
+        said = names.get(event.appliance_id or "", "unidentified") if named else "unidentified"
         row = confusion.setdefault("none" if truth is None else truth.appliance, {})
         row[said] = row.get(said, 0) + 1
     known = {name: row for name, row in confusion.items() if name != "none"}

@@ -254,7 +254,9 @@ class Engine:
             if key not in self.reconsidered
         ]
         expiry = self.tracker.next_expiry()
-        return min([*times, *([] if expiry is None else [expiry])], default=None)
+        if expiry is not None:
+            times.append(expiry)
+        return min(times, default=None)
 
     def _reconsider(self, t: float) -> list[Event]:
         """Name unknown loads by how long they have run; returns the ON events that got a name.
@@ -279,17 +281,19 @@ class Engine:
             if best is None or decision.confidence < self.config.confidence_threshold:
                 continue
             del self.tracker.unknown[load_id]
-            lead = best.lead
-            self.tracker.switch_on(
-                lead.appliance_id, lead.state, load.power_w, load.since, load.event_id
-            )
             event = self.event_log.find(load.event_id)
             if event is not None and event.status == "unidentified":
                 event.status = "identified"
-                event.appliance_id, event.state = lead.appliance_id, lead.state
                 event.confidence = decision.confidence
                 event.candidates = decision.candidates
+                self._apply(event, best)
                 named.append(event)
+            else:
+                # Its ON is forgotten, or was named before it timed out: only the tracker learns the name.
+                lead = best.lead
+                self.tracker.switch_on(
+                    lead.appliance_id, lead.state, load.power_w, load.since, load.event_id
+                )
         self.reconsidered &= set(self.tracker.unknown)
         if named:
             self.event_log.recount()
