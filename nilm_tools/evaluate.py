@@ -58,12 +58,15 @@ def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[Truth
     for k in candidates.tolist():
         if k + PERSIST_SAMPLES > n:
             break
+        before = x[max(0, k - PERSIST_SAMPLES) : k]
+        if before.size == PERSIST_SAMPLES and _steady(before):
+            # A load that crept (a TV's brightness, a heater warming) is measured from where it was just
+            # before, not from its level at the last event.
+            level = float(before.mean())
         window = x[k : k + PERSIST_SAMPLES]
         new_level = float(window.mean())
         dp = new_level - level
-        if abs(dp) < EVENT_MIN_W:
-            continue
-        if float(window.max() - window.min()) > max(EVENT_MIN_W, 0.1 * abs(new_level)):
+        if abs(dp) < EVENT_MIN_W or not _steady(window):
             continue
         start = k
         while start - 1 > previous and (x[start - 1] - new_level) * np.sign(dp) > 0:
@@ -72,6 +75,11 @@ def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[Truth
         level = new_level
         previous = k
     return events
+
+
+def _steady(window: FloatArray) -> bool:
+    """Samples that make one level: within 50 W, or 10 % of a large level."""
+    return float(window.max() - window.min()) <= max(EVENT_MIN_W, 0.1 * abs(float(window.mean())))
 
 
 def match_one_to_one(a: list[float], b: list[float], tolerance: float) -> int:

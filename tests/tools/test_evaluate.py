@@ -149,7 +149,17 @@ def test_a_decaying_inrush_is_timed_where_it_began() -> None:
         [0, 0, 625, 374, 246, 180, 146, 128, 119, 115, 112, 110, 110, 0, 0, 0], dtype=float
     )
     events = truth_events(np.arange(power.size, dtype=float), power, "fridge")
-    assert [(e.index, round(e.dp)) for e in events] == [(2, 131), (13, -131)]
+    # The OFF leaves the 110 W the fridge had settled to, not the 131 W measured as it was still settling.
+    assert [(e.index, round(e.dp)) for e in events] == [(2, 131), (13, -111)]
+
+
+def test_a_change_is_measured_from_the_level_just_before_it() -> None:
+    """A TV creeping from 53 W to 77 W (3 W a sample) and then rising 32 W has no 50 W event."""
+    power = np.array(
+        [0.0] * 5 + [53.0] * 5 + list(range(56, 78, 3)) + [77.0] * 5 + [109.0] * 5 + [0.0] * 5
+    )
+    events = truth_events(np.arange(power.size, dtype=float), power, "tv")
+    assert [(e.index, round(e.dp)) for e in events] == [(5, 53), (28, -109)]
 
 
 def test_one_to_one_matching_uses_each_event_once() -> None:
