@@ -186,8 +186,8 @@ def evaluate(
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
     estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
-    # Steps as first reported (a settled inrush later changes the event in place); the events for what
-    # the engine finally named them.
+    # Events as first reported (a settled inrush later changes its ON in place) and the steps that made no
+    # event (the fall that settled an inrush): what was detected. The events for what the engine named them.
     detected: list[tuple[float, float]] = []
     test_events: list[Event] = []
     engine_s = 0.0
@@ -209,6 +209,9 @@ def evaluate(
             powers=powers if start >= split else None,
         )
         engine_s += time.perf_counter() - clock
+        if start >= split:
+            reported = {event.t for event in update.events}
+            detected.extend((s.t, s.dp) for s in update.steps if s.t not in reported)
         for event in update.events:
             if start >= split:
                 detected.append((event.t, event.dp))

@@ -523,6 +523,8 @@ def test_motor_inrush_is_part_of_its_on_event() -> None:
     t, p, _ = levels((100, 20), (1500, 3), (190, 30), (100, 30))
     update = engine.feed_arrays(t, p)
     on, off = update.events
+    # The detector's three steps stay visible: event detection is judged on them.
+    assert [round(step.dp) for step in update.steps] == [1400, -1310, -90]
     assert on.kind == "on"
     assert on.dp == pytest.approx(90.0)
     assert on.overshoot_w == pytest.approx(1310.0)

@@ -156,6 +156,7 @@ class Engine:
             None if q_arr is None else q_arr.tolist(),
             None if i_arr is None else i_arr.tolist(),
         )
+        update.steps = steps
         self._integrate_from_previous(t_arr[0])
         start = 0
         for step in steps:

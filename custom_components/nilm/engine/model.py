@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .detector import Step
+
 type EventKind = Literal["on", "off"]
 type EventStatus = Literal["identified", "unidentified", "labeled", "ignored"]
 type Candidate = tuple[str, str, float]
@@ -107,10 +109,13 @@ class Update:
 
     `revised` holds events reported by an earlier call that this one changed: an ON whose inrush settled
     becomes its net step, identified anew; an unidentified ON whose load ran long enough to be named.
+    `steps` holds every step the detector confirmed, the fall that settled an inrush included (it makes no
+    event of its own): what event detection is judged on.
     """
 
     events: list[Event] = field(default_factory=list)
     revised: list[Event] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     accepted: int = 0
     dropped: int = 0
 
