@@ -604,3 +604,28 @@ def test_an_on_revised_by_a_later_call_is_reported_again() -> None:
     whole = Engine().feed_arrays(t, p)
     assert [round(e.dp) for e in whole.events] == [90]
     assert whole.revised == []
+
+
+def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance() -> None:
+    """A washer labeled for its heater and drum: its spin, never labeled, still counts as the washer."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 60), (100, 30), (250, 30), (100, 30))
+    heat_on, _, drum_on, _ = engine.feed_arrays(t, p).events
+    washer = engine.label_event(heat_on.id, "washer", "heat")
+    engine.label_event(drum_on.id, "washer", "drum")
+    t2, p2, _ = levels((100, 20), (250, 30), (100, 10), (550, 60), t0=t[-1] + 1)
+    drum, _, spin = engine.feed_arrays(t2, p2).events
+    assert drum.appliance_id == washer.id
+    assert spin.status == "unidentified"
+    view = engine.snapshot().appliances[washer.id]
+    assert view.on
+    assert view.power_w == pytest.approx(450.0, abs=5.0)
+    assert view.state == "unlabeled"
+    t3, p3, _ = levels((100, 30), t0=t2[-1] + 1)
+    (spin_off,) = engine.feed_arrays(t3, p3).events
+    assert spin_off.status == "unidentified"
+    assert not engine.snapshot().appliances[washer.id].on
+    # Long after the washer's run, a load of that size is nobody's.
+    t4, p4, _ = levels((100, 20), (550, 60), t0=t3[-1] + 1000)
+    engine.feed_arrays(t4, p4)
+    assert not engine.snapshot().appliances[washer.id].on

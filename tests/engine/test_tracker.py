@@ -8,7 +8,9 @@ import pytest
 from custom_components.nilm.engine.tracker import (
     DEFAULT_MAX_ON_S,
     MAX_UNKNOWN_LOADS,
+    MIN_TIMEOUT_S,
     UNKNOWN,
+    UNLABELED_STATE,
     Tracker,
 )
 
@@ -114,3 +116,27 @@ def test_unknown_loads_are_bounded_and_dropped_like_states() -> None:
     assert "big" not in tracker.unknown
     assert tracker.recheck(DEFAULT_MAX_ON_S + 100.0, None, 0.0) == []
     assert tracker.unknown == {}
+
+
+def test_a_load_owned_by_an_appliance_counts_as_part_of_it_until_its_run_is_over() -> None:
+    tracker = Tracker()
+    tracker.switch_on("wm", "drum", 150.0, 0.0, "e1")
+    tracker.switch_off([("wm", "drum")], 60.0, "e2")
+    tracker.track_unknown(450.0, None, 70.0, "e3", owner="wm")
+    tracker.track_unknown(700.0, None, 75.0, "e4")
+    # The spin is the washer's (its largest part, with no state of its own); the 700 W load nobody's.
+    assert tracker.appliance_powers() == {"wm": (450.0, UNLABELED_STATE)}
+    assert tracker.total_w() == 450.0
+    tracker.switch_on("wm", "drum", 150.0, 80.0, "e5")
+    assert tracker.appliance_powers() == {"wm": (600.0, UNLABELED_STATE)}
+    # The washer's runs last at most a minute: after MIN_TIMEOUT_S the spin is no longer the washer's,
+    # but something of its size is still on and its OFF must still end it.
+    assert tracker.next_expiry() == 70.0 + MIN_TIMEOUT_S
+    tracker.switch_off([("wm", "drum")], 90.0, "e6")
+    tracker.recheck(70.0 + MIN_TIMEOUT_S + 1.0, 1500.0, 100.0)
+    assert tracker.appliance_powers() == {}
+    assert tracker.unknown["e3"].owner is None
+    tracker.track_unknown(450.0, None, 400.0, "e7", owner="wm")
+    tracker.forget("wm")
+    assert tracker.unknown["e7"].owner is None
+    assert tracker.appliance_powers() == {}

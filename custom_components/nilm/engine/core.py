@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import math
@@ -57,6 +57,8 @@ RECONSIDER_AFTER_S = 300.0
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
 INRUSH_S = 5.0
 INRUSH_RETURN_SHARE = 0.5
+# A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
+SESSION_S = 300.0
 
 type FloatArray = NDArray[np.float64]
 
@@ -94,6 +96,8 @@ class Engine:
         self.appliances: dict[str, ApplianceRecord] = {}
         self.signatures: dict[tuple[str, str], Signature] = {}
         self.event_log = EventLog(self.config.max_pending_events)
+        # When each appliance last switched (not persisted: it only matters for SESSION_S).
+        self.last_switch: dict[str, float] = {}
         self.event_seq = 0
         self.appliance_seq = 0
         self.learning: Learning | None = None
@@ -426,13 +430,28 @@ class Engine:
         if best is None or decision.confidence < self.config.confidence_threshold:
             event.status = "unidentified"
             if event.kind == "on":
-                self.tracker.track_unknown(event.dp, event.dq, event.t, event.id)
+                self.tracker.track_unknown(
+                    event.dp, event.dq, event.t, event.id, self._session_owner(event.t)
+                )
             return []
         event.status = "identified"
         if event.kind == "off" and len({sig.appliance_id for sig in best.signatures}) > 1:
             return self._split_off(event, best)
         self._apply(event, best)
         return []
+
+    def _session_owner(self, t: float) -> str | None:
+        """The appliance an unidentified ON is most likely part of, if one stands out.
+
+        A multi-state appliance in its run (a state on, or one switched in the last SESSION_S) goes
+        through phases the user may not have labeled (a washer's spin after its labeled heater and drum);
+        when it is the only one running, an ON no signature claims is taken as one of them.
+        """
+        recent = {c.appliance_id for c in self.tracker.active.values()}
+        recent |= {a for a, last in self.last_switch.items() if t - last <= SESSION_S}
+        learned = Counter(appliance_id for appliance_id, _ in self.signatures)
+        owners = [a for a in recent if learned[a] > 1]
+        return owners[0] if len(owners) == 1 else None
 
     def _options(self, event: Event) -> list[Option]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
@@ -476,6 +495,7 @@ class Engine:
         record = self.appliances[lead.appliance_id]
         record.confidence = event.confidence
         record.last_event_id = event.id
+        self.last_switch[lead.appliance_id] = event.t
 
     def _split_off(self, event: Event, option: Option) -> list[Event]:
         """Appliances ending within one step: one OFF event each, the step shared as their ONs added.
@@ -719,6 +739,7 @@ class Engine:
             if event.appliance_id == source.id:
                 event.appliance_id = target.id
         self.tracker.forget(source.id)
+        self.last_switch.pop(source.id, None)
         self.ledger.merge(source.id, target.id)
         del self.appliances[source.id]
         return self._view(target)
@@ -735,6 +756,7 @@ class Engine:
                 event.status = "unidentified"
                 event.confidence = 0.0
         self.tracker.forget(record.id)
+        self.last_switch.pop(record.id, None)
         self.ledger.forget(record.id)
         del self.appliances[record.id]
         self.event_log.recount()

@@ -22,6 +22,8 @@ MAX_REMEMBERED_OFFS = 64
 MAX_UNKNOWN_LOADS = 20
 # The appliance id of an unknown load (its state is the id of the ON that started it).
 UNKNOWN = ""
+# What an appliance is doing while only loads that started within its run (no state of its own) are on.
+UNLABELED_STATE = "unlabeled"
 
 
 @dataclass(slots=True)
@@ -34,6 +36,8 @@ class Component:
     since: float
     event_id: str
     reactive_var: float | None = None
+    # An unknown load that started within a multi-state appliance's run: part of that appliance.
+    owner: str | None = None
 
 
 class Tracker:
@@ -61,10 +65,17 @@ class Tracker:
         )
 
     def track_unknown(
-        self, power_w: float, reactive_var: float | None, t: float, event_id: str
+        self,
+        power_w: float,
+        reactive_var: float | None,
+        t: float,
+        event_id: str,
+        owner: str | None = None,
     ) -> None:
         """An unidentified ON: a load of this size runs from t, until an OFF of its size ends it."""
-        self._add_unknown(Component(UNKNOWN, event_id, abs(power_w), t, event_id, reactive_var))
+        self._add_unknown(
+            Component(UNKNOWN, event_id, abs(power_w), t, event_id, reactive_var, owner)
+        )
 
     def _add_unknown(self, load: Component) -> None:
         """Follow an unknown load (keyed by its ON's event id); the oldest go beyond the bound."""
@@ -122,6 +133,9 @@ class Tracker:
             del self.active[key]
         for key in [k for k in self.longest_run_s if k[0] == appliance_id]:
             del self.longest_run_s[key]
+        for load in self.unknown.values():
+            if load.owner == appliance_id:
+                load.owner = None
 
     def running(self, appliance_id: str, before: float) -> list[Component]:
         """The states of an appliance switched on before t."""
@@ -152,6 +166,9 @@ class Tracker:
         for event_id, load in list(self.unknown.items()):
             if _no_room(load, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
                 del self.unknown[event_id]
+            elif load.owner is not None and t - load.since > self.session_limit_s(load.owner):
+                # Longer than its appliance ever runs: something else, still on, no longer that appliance.
+                load.owner = None
         return stale
 
     def limit_s(self, key: StateKey) -> float:
@@ -159,13 +176,34 @@ class Tracker:
         longest = self.longest_run_s.get(key)
         return DEFAULT_MAX_ON_S if longest is None else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
 
+    def session_limit_s(self, appliance_id: str) -> float:
+        """How long a load that started within an appliance's run may count as that appliance."""
+        return max(
+            (self.limit_s(k) for k in self.longest_run_s if k[0] == appliance_id),
+            default=DEFAULT_MAX_ON_S,
+        )
+
     def next_expiry(self) -> float | None:
-        """When the first running state times out, if any runs."""
-        return min((c.since + self.limit_s(k) for k, c in self.active.items()), default=None)
+        """When the first running state times out, or a load stops counting as its appliance's."""
+        return min(
+            [
+                *(c.since + self.limit_s(k) for k, c in self.active.items()),
+                *(
+                    c.since + self.session_limit_s(c.owner)
+                    for c in self.unknown.values()
+                    if c.owner is not None
+                ),
+            ],
+            default=None,
+        )
 
     def total_w(self) -> float:
         """Sum of the powers of everything on."""
-        return sum(c.power_w for c in self.active.values())
+        return sum(c.power_w for c in self._attributed())
+
+    def _attributed(self) -> list[Component]:
+        """Appliance states on, and the unknown loads that count as part of an appliance."""
+        return [*self.active.values(), *(c for c in self.unknown.values() if c.owner is not None)]
 
     def shares(self, mains: NDArray[np.float64]) -> NDArray[np.float64]:
         """Per-sample factor that scales the on-powers so that their sum never exceeds the mains."""
@@ -177,11 +215,13 @@ class Tracker:
     def appliance_powers(self) -> dict[str, tuple[float, str]]:
         """Per appliance: its summed on-power and the name of its largest running state."""
         out: dict[str, tuple[float, str]] = {}
-        for component in self.active.values():
-            power, state = out.get(component.appliance_id, (0.0, component.state))
+        for component in self._attributed():
+            appliance_id = component.owner or component.appliance_id
+            name = UNLABELED_STATE if component.owner else component.state
+            power, state = out.get(appliance_id, (0.0, name))
             if component.power_w > power:
-                state = component.state
-            out[component.appliance_id] = (power + component.power_w, state)
+                state = name
+            out[appliance_id] = (power + component.power_w, state)
         return out
 
 
