@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -201,9 +202,10 @@ class Tracker:
         """Sum of the powers of everything on."""
         return sum(c.power_w for c in self._attributed())
 
-    def _attributed(self) -> list[Component]:
+    def _attributed(self) -> Iterator[Component]:
         """Appliance states on, and the unknown loads that count as part of an appliance."""
-        return [*self.active.values(), *(c for c in self.unknown.values() if c.owner is not None)]
+        yield from self.active.values()
+        yield from (c for c in self.unknown.values() if c.owner is not None)
 
     def shares(self, mains: NDArray[np.float64]) -> NDArray[np.float64]:
         """Per-sample factor that scales the on-powers so that their sum never exceeds the mains."""
