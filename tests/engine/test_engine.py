@@ -349,7 +349,7 @@ def test_a_day_of_high_load_does_not_end_an_appliance_below_it() -> None:
 
 
 def test_a_state_times_out_at_its_own_row_within_a_batch() -> None:
-    """A kettle that ran 2 minutes, on for 15: after twice its longest run (5 min at least) it is off."""
+    """A kettle that ran 2 minutes, on for 15: after 1.5 times its longest run (5 min at least) it is off."""
     engine = Engine()
     t, p, _ = levels((100, 20), (2100, 120), (100, 30), (2100, 900), (100, 60))
     kettle = engine.label_event(engine.feed_arrays(t[:50], p[:50]).events[0].id, "kettle")

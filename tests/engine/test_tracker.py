@@ -61,9 +61,10 @@ def test_learned_run_length_sets_the_timeout() -> None:
     tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
     tracker.switch_off([("k", "on")], 300.0, "e2")
     tracker.switch_on("k", "on", 2000.0, 1000.0, "e3")
-    assert tracker.next_expiry() == 1000.0 + 600.0
-    assert tracker.recheck(1000.0 + 599.0, None, 0.0) == []
-    assert len(tracker.recheck(1000.0 + 601.0, None, 0.0)) == 1
+    # One and a half times the longest run.
+    assert tracker.next_expiry() == 1000.0 + 450.0
+    assert tracker.recheck(1000.0 + 449.0, None, 0.0) == []
+    assert len(tracker.recheck(1000.0 + 451.0, None, 0.0)) == 1
     # The mains still holds it: the load stays, as an unknown one whose OFF ends no kettle.
     assert list(tracker.unknown) == ["e3"]
     assert tracker.next_expiry() is None

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 type StateKey = tuple[str, str]
 
 # Without a paired OFF, an ON older than this many times the longest run seen is not that state.
-TIMEOUT_FACTOR = 2.0
+TIMEOUT_FACTOR = 1.5
 DEFAULT_MAX_ON_S = 6 * 3600.0
 MIN_TIMEOUT_S = 300.0
 # Below this share of its power left in the mains, a state cannot still be on.
