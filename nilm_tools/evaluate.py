@@ -10,6 +10,7 @@ predictions CSV and metrics JSON.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 import json
@@ -186,8 +187,9 @@ def evaluate(
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
     estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
-    # Events as first reported (a settled inrush later changes its ON in place) and the steps that made no
-    # event (the fall that settled an inrush): what was detected. The events for what the engine named them.
+    # What was detected: every step the detector confirmed, as it measured it (a settled inrush changes its
+    # ON in place, in the same call or a later one, and its fall makes no event), once per appliance the
+    # engine split it into. The events for what the engine named them.
     detected: list[tuple[float, float]] = []
     test_events: list[Event] = []
     engine_s = 0.0
@@ -210,11 +212,11 @@ def evaluate(
         )
         engine_s += time.perf_counter() - clock
         if start >= split:
-            reported = {event.t for event in update.events}
-            detected.extend((s.t, s.dp) for s in update.steps if s.t not in reported)
+            parts = Counter(event.t for event in update.events)
+            for s in update.steps:
+                detected.extend([(s.t, s.dp)] * max(1, parts[s.t]))
         for event in update.events:
             if start >= split:
-                detected.append((event.t, event.dp))
                 test_events.append(event)
                 continue
             gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)

@@ -57,27 +57,31 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
 
 
-def test_the_fall_that_settles_an_inrush_counts_as_detected(tmp_path: Path) -> None:
-    """A fridge holding 1.5 kW for 4 s before settling to 90 W: two truth changes, both detected.
+@pytest.mark.parametrize(("inrush_w", "running_w"), [(1500.0, 90.0), (300.0, 40.0)])
+def test_the_fall_that_settles_an_inrush_counts_as_detected(
+    tmp_path: Path, inrush_w: float, running_w: float
+) -> None:
+    """A motor holding its inrush for 4 s before settling: two truth changes, both detected.
 
-    The engine makes one ON of 90 W of it (the inrush is its overshoot), but its detector saw both.
+    The engine makes one ON of the running power of it (the inrush is its overshoot), but its detector saw
+    both; at 40 W that ON is below the 50 W scored, and the rise still counts as the step it was.
     """
     n = 20_000
-    fridge = np.zeros(n)
+    motor = np.zeros(n)
     for start in range(300, n - 400, 700):
-        fridge[start : start + 4] = 1500.0
-        fridge[start + 4 : start + 300] = 90.0
-    mains = 100.0 + fridge + np.random.default_rng(1).normal(0, 1, n)
+        motor[start : start + 4] = inrush_w
+        motor[start + 4 : start + 300] = running_w
+    mains = 100.0 + motor + np.random.default_rng(1).normal(0, 1, n)
     rows = "\n".join(
         f"{1.7e9 + k:.0f},{m:.1f},{f:.0f}"
-        for k, (m, f) in enumerate(zip(mains, fridge, strict=True))
+        for k, (m, f) in enumerate(zip(mains, motor, strict=True))
     )
-    data = tmp_path / "fridge.csv"
-    data.write_text("timestamp,mains_p,fridge\n" + rows + "\n", encoding="utf-8")
+    data = tmp_path / "motor.csv"
+    data.write_text("timestamp,mains_p,motor\n" + rows + "\n", encoding="utf-8")
     out = tmp_path / "metrics.json"
     assert main([str(data), "--json", str(out), "--quiet"]) == 0
     events = json.loads(out.read_text())["events"]
-    assert events["true"] > 50
+    assert events["true"] > 30
     assert events["recall"] > 0.95
     assert events["precision"] > 0.95
 
