@@ -629,3 +629,54 @@ def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance()
     t4, p4, _ = levels((100, 20), (550, 60), t0=t3[-1] + 1000)
     engine.feed_arrays(t4, p4)
     assert not engine.snapshot().appliances[washer.id].on
+
+
+def test_two_appliances_switching_on_within_a_minute_sample_get_an_on_each() -> None:
+    """At 1-min data a kettle and a heater started within one minute are one 3 kW step: two ON events."""
+
+    def minutes(*segments: tuple[float, int], t0: float = T0) -> tuple[np.ndarray, np.ndarray]:
+        p = np.concatenate([np.full(n, w) for w, n in segments])
+        return t0 + 60.0 * np.arange(p.size), p
+
+    engine = Engine()
+    t, p = minutes((100, 40), (2100, 5), (100, 10), (1100, 20), (100, 10))
+    kettle_on, _, heater_on, _ = engine.feed_arrays(t, p).events
+    kettle = engine.label_event(kettle_on.id, "kettle")
+    heater = engine.label_event(heater_on.id, "heater")
+    t2, p2 = minutes((100, 10), (3100, 4), (1100, 10), (100, 10), t0=t[-1] + 60)
+    on_one, on_other, kettle_off, heater_off = engine.feed_arrays(t2, p2).events
+    assert {on_one.appliance_id, on_other.appliance_id} == {kettle.id, heater.id}
+    assert on_one.t == on_other.t
+    assert on_one.dp + on_other.dp == pytest.approx(3000.0)
+    assert (kettle_off.appliance_id, heater_off.appliance_id) == (kettle.id, heater.id)
+    assert not any(a.on for a in engine.snapshot().appliances.values())
+    # At 1 s, two appliances switching on in the same sample is too rare to assume.
+    engine = Engine()
+    t3, p3, _ = levels((100, 20), (2100, 30), (100, 30), (1100, 30), (100, 30))
+    kettle_on, _, heater_on, _ = engine.feed_arrays(t3, p3).events
+    engine.label_event(kettle_on.id, "kettle")
+    engine.label_event(heater_on.id, "heater")
+    t4, p4, _ = levels((100, 30), (3100, 30), t0=t3[-1] + 1)
+    (step,) = engine.feed_arrays(t4, p4).events
+    assert step.dp == pytest.approx(3000.0)
+    assert step.status == "unidentified"
+
+
+def test_a_settled_inrush_of_two_appliances_reports_the_second_as_a_new_event() -> None:
+    """Minute data with a burst of 1 s readings: a start that settles within 5 s to kettle + heater."""
+    engine = Engine()
+    base = T0 + 60.0 * np.arange(200)
+    p = np.full(base.size, 100.0)
+    p[140:145] = 2100.0
+    p[150:155] = 1100.0
+    kettle_on, _, heater_on, _ = engine.feed_arrays(base, p).events
+    kettle = engine.label_event(kettle_on.id, "kettle")
+    heater = engine.label_event(heater_on.id, "heater")
+    t0 = base[-1] + 60.0
+    t = np.array([t0, t0 + 1, t0 + 3, t0 + 4, t0 + 60, t0 + 120])
+    update = engine.feed_arrays(t, np.array([7100.0, 7100.0, 3100.0, 3100.0, 3100.0, 3100.0]))
+    (on,) = update.revised or update.events[:1]
+    shared = [e for e in update.events if e is not on]
+    assert {on.appliance_id, *(e.appliance_id for e in shared)} == {kettle.id, heater.id}
+    assert on.dp + sum(e.dp for e in shared) == pytest.approx(3000.0)
+    assert all(engine.event_log.find(e.id) is e for e in shared)

@@ -41,6 +41,8 @@ MAX_T = 4_102_444_800.0
 BASELOAD_HOURS = 24
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
+# At sampling periods this coarse, an ON may be two appliances switching on within one sample.
+JOINT_ON_PERIOD_S = 30.0
 # A labeled OFF within this share of a running state's power is that state's OFF alone.
 OFF_MATCH_SHARE = 0.3
 # A labeled rise below this share of what its appliance already runs at, of no state of its own, is a
@@ -171,8 +173,11 @@ class Engine:
             if settled is None:
                 update.events.extend(self._on_step(step))
             else:
-                # The inrush settled on an event an earlier call reported: report it again, revised.
-                _add_revised(update, settled)
+                # The inrush settled on an event an earlier call reported: report it again, revised (and
+                # any appliance its net step turned out to share it with, as a new event).
+                on, *shared = settled
+                _add_revised(update, on)
+                update.events.extend(shared)
             start = stop
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
         self._update_baseload(float(t_arr[-1]))
@@ -369,12 +374,13 @@ class Engine:
         self.event_seq += 1
         return f"e{self.event_seq}"
 
-    def _settled_inrush(self, step: Step) -> Event | None:
+    def _settled_inrush(self, step: Step) -> list[Event] | None:
         """A fall soon after a rise that keeps part of it: a motor's inrush, not two events.
 
         The previous ON becomes the net step (its overshoot and transient widened) and is identified,
-        or relearned if the user already labeled it, with that size. Returns that ON; None when the
-        step is an event of its own.
+        or relearned if the user already labeled it, with that size. Returns that ON (then the new event
+        of a second appliance, when the net step is two switching on together); None when the step is
+        an event of its own.
         """
         event = self.last_event
         if (
@@ -396,13 +402,16 @@ class Engine:
         event.pf = step_power_factor(event.dp, event.dq)
         event.level_w = step.level_after
         self.tracker.undo(event.id)
+        shared: list[Event] = []
         if event.status == "labeled" and event.appliance_id is not None:
             self._apply_label(event, event.appliance_id, None)
         else:
-            self._identify(event)
+            shared = self._identify(event)
+            for part in shared:
+                self.event_log.add(part)
         self.event_log.recount()
         self._recheck(step.t, step.level_after)
-        return event
+        return [event, *shared]
 
     def _recheck(self, t: float, level_w: float | None) -> None:
         # The lowest level of the last day (this batch's included), not the baseload quantile: a house that
@@ -435,8 +444,8 @@ class Engine:
                 )
             return []
         event.status = "identified"
-        if event.kind == "off" and len({sig.appliance_id for sig in best.signatures}) > 1:
-            return self._split_off(event, best)
+        if len({sig.appliance_id for sig in best.signatures}) > 1:
+            return self._split(event, best)
         self._apply(event, best)
         return []
 
@@ -457,10 +466,22 @@ class Engine:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
         if event.kind == "on":
             # A state already on switching on again means its OFF was missed: possible, not likely.
-            return [
+            options = [
                 Option((sig,), prior=ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
                 for key, sig in self.signatures.items()
             ]
+            if self.detector.period_s >= JOINT_ON_PERIOD_S:
+                # A sample that averages a minute often holds two appliances switching on.
+                off = [
+                    sig for key, sig in self.signatures.items() if key not in self.tracker.active
+                ]
+                options += [
+                    Option((a, b))
+                    for k, a in enumerate(off)
+                    for b in off[k + 1 :]
+                    if a.appliance_id != b.appliance_id
+                ]
+            return options
         running = [
             (self.signatures[key], component.power_w)
             for key, component in self.tracker.active.items()
@@ -497,15 +518,19 @@ class Engine:
         record.last_event_id = event.id
         self.last_switch[lead.appliance_id] = event.t
 
-    def _split_off(self, event: Event, option: Option) -> list[Event]:
-        """Appliances ending within one step: one OFF event each, the step shared as their ONs added.
+    def _split(self, event: Event, option: Option) -> list[Event]:
+        """Appliances switching within one step: one event each; returns the events added.
 
-        Each appliance gets its own OFF (its binary sensor, its automation trigger), and relabeling one
-        part reopens only that appliance's states.
+        An OFF's step is shared as the appliances' ONs added, an ON's as their typical steps. Each
+        appliance gets its own event (its binary sensor, its automation trigger), and relabeling one part
+        changes only that appliance.
         """
         by_appliance: dict[str, list[tuple[Signature, float]]] = {}
         for sig in option.signatures:
-            power = self.tracker.active[(sig.appliance_id, sig.state)].power_w
+            if event.kind == "on":
+                power = sig.power()
+            else:
+                power = self.tracker.active[(sig.appliance_id, sig.state)].power_w
             by_appliance.setdefault(sig.appliance_id, []).append((sig, power))
         shares = sorted(by_appliance.values(), key=lambda part: -sum(p for _, p in part))
         total = sum(power for part in shares for _, power in part)
