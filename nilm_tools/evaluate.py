@@ -211,19 +211,17 @@ def evaluate(
             powers=powers if start >= split else None,
         )
         engine_s += time.perf_counter() - clock
-        if start >= split:
+        if start < split:
+            for event in update.events:
+                gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
+                if gt is not None and labels[gt.appliance] < labels_per_appliance:
+                    engine.label_event(event.id, gt.appliance)
+                    labels[gt.appliance] += 1
+        else:
             parts = Counter(event.t for event in update.events)
             for s in update.steps:
                 detected.extend([(s.t, s.dp)] * max(1, parts[s.t]))
-        for event in update.events:
-            if start >= split:
-                test_events.append(event)
-                continue
-            gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
-            if gt is not None and labels[gt.appliance] < labels_per_appliance:
-                engine.label_event(event.id, gt.appliance)
-                labels[gt.appliance] += 1
-        if start >= split:
+            test_events.extend(update.events)
             names = {a.id: a.name for a in engine.snapshot().appliances.values()}
             for appliance_id, column in powers.items():
                 name = names.get(appliance_id)

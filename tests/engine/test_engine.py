@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import (
+    Appliance,
     Engine,
     EngineConfig,
     InvalidNameError,
@@ -20,10 +21,15 @@ from custom_components.nilm.engine.eventlog import MAX_KEPT_EVENTS
 T0 = 1_700_000_000.0
 
 
-def levels(*segments: tuple[float, int], q: tuple[float, ...] | None = None, t0: float = T0):
-    """A 1 Hz stream of steady segments (power, seconds), with optional reactive power per segment."""
+def levels(
+    *segments: tuple[float, int],
+    q: tuple[float, ...] | None = None,
+    t0: float = T0,
+    period_s: float = 1.0,
+):
+    """A stream of steady segments (power, samples), 1 Hz unless told, with optional reactive power."""
     p = np.concatenate([np.full(n, w) for w, n in segments])
-    t = t0 + np.arange(p.size, dtype=float)
+    t = t0 + period_s * np.arange(p.size, dtype=float)
     if q is None:
         return t, p, None
     qs = np.concatenate([np.full(n, v) for v, (_, n) in zip(q, segments, strict=True)])
@@ -631,19 +637,24 @@ def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance()
     assert not engine.snapshot().appliances[washer.id].on
 
 
-def test_two_appliances_switching_on_within_a_minute_sample_get_an_on_each() -> None:
-    """At 1-min data a kettle and a heater started within one minute are one 3 kW step: two ON events."""
+def _kettle_and_heater(
+    engine: Engine, lead: int, period_s: float = 1.0
+) -> tuple[Appliance, Appliance, float]:
+    """A 2 kW kettle and a 1 kW heater, each switched once after `lead` idle samples and labeled.
 
-    def minutes(*segments: tuple[float, int], t0: float = T0) -> tuple[np.ndarray, np.ndarray]:
-        p = np.concatenate([np.full(n, w) for w, n in segments])
-        return t0 + 60.0 * np.arange(p.size), p
-
-    engine = Engine()
-    t, p = minutes((100, 40), (2100, 5), (100, 10), (1100, 20), (100, 10))
+    Returns both appliances and the time of the last sample fed.
+    """
+    t, p, _ = levels((100, lead), (2100, 10), (100, 10), (1100, 10), (100, 10), period_s=period_s)
     kettle_on, _, heater_on, _ = engine.feed_arrays(t, p).events
     kettle = engine.label_event(kettle_on.id, "kettle")
-    heater = engine.label_event(heater_on.id, "heater")
-    t2, p2 = minutes((100, 10), (3100, 4), (1100, 10), (100, 10), t0=t[-1] + 60)
+    return kettle, engine.label_event(heater_on.id, "heater"), float(t[-1])
+
+
+def test_two_appliances_switching_on_within_a_minute_sample_get_an_on_each() -> None:
+    """At 1-min data a kettle and a heater started within one minute are one 3 kW step: two ON events."""
+    engine = Engine()
+    kettle, heater, last = _kettle_and_heater(engine, 40, period_s=60.0)
+    t2, p2, _ = levels((100, 10), (3100, 4), (1100, 10), (100, 10), t0=last + 60, period_s=60.0)
     on_one, on_other, kettle_off, heater_off = engine.feed_arrays(t2, p2).events
     assert {on_one.appliance_id, on_other.appliance_id} == {kettle.id, heater.id}
     assert on_one.t == on_other.t
@@ -652,11 +663,8 @@ def test_two_appliances_switching_on_within_a_minute_sample_get_an_on_each() -> 
     assert not any(a.on for a in engine.snapshot().appliances.values())
     # At 1 s, two appliances switching on in the same sample is too rare to assume.
     engine = Engine()
-    t3, p3, _ = levels((100, 20), (2100, 30), (100, 30), (1100, 30), (100, 30))
-    kettle_on, _, heater_on, _ = engine.feed_arrays(t3, p3).events
-    engine.label_event(kettle_on.id, "kettle")
-    engine.label_event(heater_on.id, "heater")
-    t4, p4, _ = levels((100, 30), (3100, 30), t0=t3[-1] + 1)
+    _, _, last = _kettle_and_heater(engine, 20)
+    t4, p4, _ = levels((100, 30), (3100, 30), t0=last + 1)
     (step,) = engine.feed_arrays(t4, p4).events
     assert step.dp == pytest.approx(3000.0)
     assert step.status == "unidentified"
@@ -665,14 +673,8 @@ def test_two_appliances_switching_on_within_a_minute_sample_get_an_on_each() -> 
 def test_a_settled_inrush_of_two_appliances_reports_the_second_as_a_new_event() -> None:
     """Minute data with a burst of 1 s readings: a start that settles within 5 s to kettle + heater."""
     engine = Engine()
-    base = T0 + 60.0 * np.arange(200)
-    p = np.full(base.size, 100.0)
-    p[140:145] = 2100.0
-    p[150:155] = 1100.0
-    kettle_on, _, heater_on, _ = engine.feed_arrays(base, p).events
-    kettle = engine.label_event(kettle_on.id, "kettle")
-    heater = engine.label_event(heater_on.id, "heater")
-    t0 = base[-1] + 60.0
+    kettle, heater, last = _kettle_and_heater(engine, 140, period_s=60.0)
+    t0 = last + 60.0
     t = np.array([t0, t0 + 1, t0 + 3, t0 + 4, t0 + 60, t0 + 120])
     update = engine.feed_arrays(t, np.array([7100.0, 7100.0, 3100.0, 3100.0, 3100.0, 3100.0]))
     (on,) = update.revised or update.events[:1]

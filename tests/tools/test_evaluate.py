@@ -33,12 +33,18 @@ def _house(path: Path, days: float = 1.0, seed: int = 3) -> None:
         kettle[start : start + 150] = 2000.0
     for start in range(500, n - 800, 1300):
         lamp[start : start + 600] = 100.0
-    mains = 120.0 + kettle + lamp + rng.normal(0, 2, n)
+    _write_house(path, t, 120.0 + kettle + lamp + rng.normal(0, 2, n), kettle=kettle, lamp=lamp)
+
+
+def _write_house(path: Path, t: np.ndarray, mains: np.ndarray, **truth: np.ndarray) -> None:
+    """NILM-CSV with 1 W truth columns and 0.1 W mains."""
+    columns = [t, mains, *truth.values()]
     rows = "\n".join(
-        f"{tk:.0f},{mk:.1f},{kk:.0f},{lk:.0f}"
-        for tk, mk, kk, lk in zip(t, mains, kettle, lamp, strict=True)
+        ",".join([f"{row[0]:.0f}", f"{row[1]:.1f}", *(f"{x:.0f}" for x in row[2:])])
+        for row in zip(*columns, strict=True)
     )
-    path.write_text("# generated\ntimestamp,mains_p,kettle,lamp\n" + rows + "\n", encoding="utf-8")
+    header = ",".join(["timestamp", "mains_p", *truth])
+    path.write_text(f"# generated\n{header}\n{rows}\n", encoding="utf-8")
 
 
 def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
@@ -72,12 +78,8 @@ def test_the_fall_that_settles_an_inrush_counts_as_detected(
         motor[start : start + 4] = inrush_w
         motor[start + 4 : start + 300] = running_w
     mains = 100.0 + motor + np.random.default_rng(1).normal(0, 1, n)
-    rows = "\n".join(
-        f"{1.7e9 + k:.0f},{m:.1f},{f:.0f}"
-        for k, (m, f) in enumerate(zip(mains, motor, strict=True))
-    )
     data = tmp_path / "motor.csv"
-    data.write_text("timestamp,mains_p,motor\n" + rows + "\n", encoding="utf-8")
+    _write_house(data, 1.7e9 + np.arange(n, dtype=float), mains, motor=motor)
     out = tmp_path / "metrics.json"
     assert main([str(data), "--json", str(out), "--quiet"]) == 0
     events = json.loads(out.read_text())["events"]

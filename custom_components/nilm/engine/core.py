@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 import math
 from typing import Any, Self
 from zoneinfo import ZoneInfo
@@ -477,8 +478,7 @@ class Engine:
                 ]
                 options += [
                     Option((a, b))
-                    for k, a in enumerate(off)
-                    for b in off[k + 1 :]
+                    for a, b in combinations(off, 2)
                     if a.appliance_id != b.appliance_id
                 ]
             return options
@@ -489,11 +489,7 @@ class Engine:
         ]
         options = [Option((sig,), power) for sig, power in running]
         if len(running) <= MAX_JOINT_RUNNING:
-            options += [
-                Option((a[0], b[0]), a[1] + b[1])
-                for k, a in enumerate(running)
-                for b in running[k + 1 :]
-            ]
+            options += [Option((a[0], b[0]), a[1] + b[1]) for a, b in combinations(running, 2)]
         # A load switched on by an unidentified ON, seen as a signature of that one step.
         options += [
             Option(

@@ -153,14 +153,14 @@ class Tracker:
         """
         stale: list[Component] = []
         for key, component in list(self.active.items()):
-            if _no_room(component, level_w, baseload_w):
-                stale.append(component)
-                del self.active[key]
-            elif t - component.since > self.limit_s(key):
+            no_room = _no_room(component, level_w, baseload_w)
+            if not no_room and t - component.since <= self.limit_s(key):
+                continue
+            stale.append(component)
+            del self.active[key]
+            if not no_room:
                 # Far longer than this state ever ran, yet the mains still holds it: another load of the
                 # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
-                stale.append(component)
-                del self.active[key]
                 self._add_unknown(
                     replace(component, appliance_id=UNKNOWN, state=component.event_id)
                 )
