@@ -45,6 +45,27 @@ def test_undo_reverts_an_on_and_reopens_what_an_off_closed() -> None:
     assert tracker.active == {}
 
 
+def test_an_off_taken_back_teaches_no_run_length() -> None:
+    """A fridge's OFF first read as the TV's, then labeled: the TV keeps the timeout it had."""
+    tracker = Tracker()
+    tracker.switch_on("tv", "on", 100.0, 0.0, "e1")
+    tracker.switch_off([("tv", "on")], 900.0, "e2")
+    tracker.undo("e2")
+    assert tracker.longest_run_s == {}
+    assert tracker.next_expiry() == DEFAULT_MAX_ON_S
+    tracker.switch_off([("tv", "on")], 4000.0, "e3")
+    tracker.switch_on("tv", "on", 100.0, 5000.0, "e4")
+    tracker.switch_off([("tv", "on")], 5300.0, "e5")
+    tracker.undo("e5")
+    assert tracker.longest_run_s == {("tv", "on"): 4000.0}
+    # Taken back after a longer run was learned: that one stands.
+    tracker.switch_off([("tv", "on")], 10_000.0, "e6")
+    tracker.switch_on("tv", "on", 100.0, 20_000.0, "e7")
+    tracker.switch_off([("tv", "on")], 26_000.0, "e8")
+    tracker.undo("e6")
+    assert tracker.longest_run_s == {("tv", "on"): 6000.0}
+
+
 def test_recheck_against_the_mains_and_the_timeout() -> None:
     tracker = Tracker()
     tracker.switch_on("k", "on", 2000.0, 0.0, "e1")

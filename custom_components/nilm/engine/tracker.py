@@ -53,7 +53,9 @@ class Tracker:
         self.active: dict[StateKey, Component] = {}
         self.unknown: dict[str, Component] = {}
         self.longest_run_s: dict[StateKey, float] = {}
+        # What each OFF closed, and the longest runs it replaced (None: the state had none).
         self._closed_by: OrderedDict[str, list[Component]] = OrderedDict()
+        self._longest_before: dict[str, dict[StateKey, tuple[float | None, float]]] = {}
         # Level changes of running states, by event, so relabeling can take them back.
         self._adjusted_by: OrderedDict[str, tuple[StateKey, float]] = OrderedDict()
 
@@ -87,6 +89,7 @@ class Tracker:
     def switch_off(self, keys: list[StateKey], t: float, event_id: str) -> list[Component]:
         """An OFF event ends these states (or unknown loads); their run lengths teach the timeout."""
         closed: list[Component] = []
+        replaced: dict[StateKey, tuple[float | None, float]] = {}
         for key in keys:
             if key[0] == UNKNOWN:
                 load = self.unknown.pop(key[1], None)
@@ -95,12 +98,18 @@ class Tracker:
             component = self.active.pop(key, None)
             if component is None:
                 continue
-            self.longest_run_s[key] = max(self.longest_run_s.get(key, 0.0), t - component.since)
+            before = self.longest_run_s.get(key)
+            run = t - component.since
+            if before is None or run > before:
+                self.longest_run_s[key] = run
+                replaced[key] = (before, run)
             closed.append(component)
         if closed:
             self._closed_by[event_id] = closed
+            self._longest_before[event_id] = replaced
             while len(self._closed_by) > MAX_REMEMBERED_OFFS:
-                self._closed_by.popitem(last=False)
+                oldest, _ = self._closed_by.popitem(last=False)
+                self._longest_before.pop(oldest, None)
         return closed
 
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
@@ -122,6 +131,15 @@ class Tracker:
             if component.event_id == event_id:
                 del self.active[key]
         self.unknown.pop(event_id, None)
+        # An OFF taken back taught no run length (a fridge's OFF first read as the TV's would leave the TV
+        # a timeout of the fridge's cycle), unless a later run has since set a longer one.
+        for key, (before, run) in self._longest_before.pop(event_id, {}).items():
+            if self.longest_run_s.get(key) != run:
+                continue
+            if before is None:
+                del self.longest_run_s[key]
+            else:
+                self.longest_run_s[key] = before
         for component in self._closed_by.pop(event_id, []):
             if component.appliance_id == UNKNOWN:
                 self.unknown.setdefault(component.state, component)
