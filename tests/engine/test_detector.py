@@ -115,3 +115,14 @@ def test_coarse_periods_settle_on_two_samples() -> None:
     detector, steps = _run(p, t)
     assert detector.settle_n == 2
     assert [round(s.dp) for s in steps] == [1000]
+
+
+def test_a_minute_meter_reads_as_one_from_its_second_reading() -> None:
+    """The period is a plain mean at first: the first step of a 1-min meter settles on two samples."""
+    detector = Detector(30.0, gap_s=300.0)
+    steps = []
+    # One reading per call, as a sensor source feeds them.
+    for k, p in enumerate([200.0, 200.0, 1200.0, 1200.0]):
+        steps += detector.process([60.0 * k], [p], None, None)
+    assert detector.period_s == 60.0
+    assert [round(s.dp) for s in steps] == [1000]

@@ -82,3 +82,15 @@ def test_unknown_loads_round_trip_and_older_state_has_none() -> None:
     assert Engine.from_dict(data).tracker.unknown == engine.tracker.unknown
     del data["unknown_loads"]
     assert Engine.from_dict(data).tracker.unknown == {}
+
+
+def test_switch_times_round_trip_and_older_state_has_none() -> None:
+    """After a restart a multi-state appliance is still in its run (between its phases)."""
+    engine, t, _ = _trained()
+    tail = t[-1] + 1 + np.arange(60.0)
+    engine.feed_arrays(tail, np.where(tail < tail[0] + 30, 100.0, 2100.0))
+    assert engine.last_switch
+    data = json.loads(json.dumps(engine.to_dict()))
+    assert Engine.from_dict(data).last_switch == engine.last_switch
+    del data["last_switch"]
+    assert Engine.from_dict(data).last_switch == {}

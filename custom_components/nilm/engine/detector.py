@@ -51,6 +51,9 @@ class Detector:
         # Lowest steady level since the engine last took it: what the baseload is made of.
         self.lowest_w = math.inf
         self.period_s = 1.0
+        # Intervals seen: the period is a plain mean until it has enough of them, so a minute meter reads as
+        # one from its second reading rather than after an hour of a slowly moving average.
+        self.period_samples = 0
         self.last_t: float | None = None
         self._batch_n = 0
         self._reset_levels()
@@ -117,6 +120,7 @@ class Detector:
         level = sum(win_p) / len(win_p) if win_p else 0.0
         prev_p = win_p[-1] if win_p else 0.0
         period = self.period_s
+        intervals = self.period_samples
         for k in range(len(t)):
             tk = t[k]
             pk = p[k]
@@ -127,6 +131,9 @@ class Detector:
                     win_q.clear()
                     win_i.clear()
                     trans.clear()
+                elif intervals < 100:
+                    intervals += 1
+                    period += (dt - period) / intervals
                 else:
                     period += 0.01 * (dt - period)
             last_t = tk
@@ -203,6 +210,7 @@ class Detector:
         self.noise_samples = seen
         self.lowest_w = lowest
         self.period_s = period
+        self.period_samples = intervals
         if win_p.maxlen != self.settle_n:
             self._win_p = deque(win_p, maxlen=self.settle_n)
             self._win_q = deque(win_q, maxlen=self.settle_n)

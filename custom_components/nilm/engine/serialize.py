@@ -37,6 +37,7 @@ def to_dict(engine: Engine) -> dict[str, Any]:
         "active": [asdict(c) for c in engine.tracker.active.values()],
         "unknown_loads": [asdict(c) for c in engine.tracker.unknown.values()],
         "longest_run_s": [[a, s, v] for (a, s), v in engine.tracker.longest_run_s.items()],
+        "last_switch": [[a, t] for a, t in engine.last_switch.items()],
         "ledger": {
             "energy_kwh": ledger.energy_kwh,
             "period_cost": ledger.period_cost,
@@ -102,6 +103,9 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
         engine.tracker.unknown[load.event_id] = load
     for appliance_id, state, seconds in data["longest_run_s"]:
         engine.tracker.longest_run_s[(appliance_id, state)] = float(seconds)
+    # State written before runs were followed across phases has no switch times.
+    for appliance_id, t in data.get("last_switch", []):
+        engine.last_switch[str(appliance_id)] = float(t)
     ledger = data["ledger"]
     engine.ledger.energy_kwh = {str(k): float(v) for k, v in ledger["energy_kwh"].items()}
     engine.ledger.period_cost = {str(k): float(v) for k, v in ledger["period_cost"].items()}
