@@ -55,4 +55,4 @@ def test_bench_building_blocks_measure_a_trained_engine() -> None:
     assert {a.name for a in engine.snapshot().appliances.values()} <= {h[0] for h in bench.HOUSE}
     assert bench.replay_rate(engine, t[DAY_S : DAY_S + 7200], p[DAY_S : DAY_S + 7200], 3600) > 0
     assert bench.event_cost_ms(engine, float(t[-1]) + 10.0, repeats=20) > 0
-    assert np.isfinite(bench.per_sample_rate(engine, t[-100:] + 1e5, p[-100:]))
+    assert np.isfinite(bench.single_reading_rate(engine, t[-100:] + 1e5, p[-100:]))
