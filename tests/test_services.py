@@ -47,6 +47,8 @@ async def test_label_event_creates_appliance_device(
     labeled = await _call(hass, "list_events", {"kind": "labeled"}, response=True)
     assert [e["label"] for e in labeled["events"]] == ["Kettle"]
     assert "groups" not in labeled
+    # The names a labeling UI offers.
+    assert labeled["appliances"] == ["Kettle"]
     devices = [d.name for d in dr.async_entries_for_config_entry(device_registry, ENTRY_ID)]
     assert "Kettle" in devices
     assert hass.states.get("binary_sensor.kettle_running") is not None

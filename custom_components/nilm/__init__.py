@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from homeassistant.components.frontend import add_extra_js_url
+from homeassistant.components.http import StaticPathConfig  # type: ignore[attr-defined]
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.loader import async_get_integration
 
-from .const import DOMAIN
+from .const import CARD_URL, DOMAIN
 from .coordinator import NilmConfigEntry, NilmCoordinator, appliance_identifier
 from .services import async_setup_services
 from .storage import NilmStore
@@ -18,8 +23,15 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all entries."""
+    """Register the actions and serve the labeling card, once for all entries."""
     async_setup_services(hass)
+    card = Path(__file__).parent / "frontend" / "nilm-label-card.js"
+    # StaticPathConfig is re-exported by the http component for integrations (mypy sees no __all__).
+    await hass.http.async_register_static_paths([StaticPathConfig(CARD_URL, str(card), True)])
+    if "frontend" in hass.config.components:
+        # Loaded with every dashboard, so the card needs no resource entry; the version busts caches.
+        integration = await async_get_integration(hass, DOMAIN)
+        add_extra_js_url(hass, f"{CARD_URL}?v={integration.version}")
     return True
 
 

@@ -7,6 +7,8 @@ import logging
 from typing import Final
 
 DOMAIN: Final = "nilm"
+# Where the integration serves its labeling card.
+CARD_URL: Final = "/nilm_static/nilm-label-card.js"
 LOGGER = logging.getLogger(__package__)
 
 # Config entry data: where the whole-house power comes from.

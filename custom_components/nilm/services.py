@@ -143,7 +143,9 @@ async def _list_events(call: ServiceCall) -> ServiceResponse:
         coordinator, lambda: (coordinator.engine.events(kind), coordinator.engine.groups())
     )
     response: dict[str, Any] = {
-        "events": [describe_event(e, coordinator.data.appliances) for e in events]
+        "events": [describe_event(e, coordinator.data.appliances) for e in events],
+        # The names a label may use, for a labeling UI's choices.
+        "appliances": sorted(a.name for a in coordinator.data.appliances.values()),
     }
     if kind != "labeled":
         response["groups"] = [

@@ -41,6 +41,12 @@ def pytest_fixture_setup() -> None:
 
 
 @pytest.fixture(scope="session")
+def owner() -> Account:
+    """The owner's account, for tests that sign in with a password as a browser does."""
+    return ACCOUNT
+
+
+@pytest.fixture(scope="session")
 def hass_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HassInstance]:
     """Home Assistant started, onboarded (owner only), running, its HTTP settings confirmed."""
     # pytest_fixture_setup above is not called through this directory's conftest for session fixtures.

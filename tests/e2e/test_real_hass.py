@@ -21,8 +21,10 @@ import urllib.request
 
 import pytest
 
+from custom_components.nilm.const import CARD_URL
 from nilm_tools.ground_truth import DISPLAY_NAMES, TruthLog, event_time
 from nilm_tools.hass_api import HassClient
+from nilm_tools.hass_auth import Account, finish_onboarding, login
 from nilm_tools.hass_process import HassInstance, errors_about
 from nilm_tools.nilm_api import (
     ApplianceEntities,
@@ -137,6 +139,24 @@ def test_entry_created_through_the_config_flow(hass_instance: HassInstance, day:
     assert [(e["entry_id"], e["state"]) for e in entries] == [(day.meter.entry_id, "loaded")]
     assert day.meter.webhook_url.startswith(f"{hass_instance.process.base_url}/api/webhook/")
     assert len(day.meter.api_key) >= 32
+
+
+def test_the_labeling_card_loads_with_the_frontend(
+    hass_instance: HassInstance, day: Day, owner: Account
+) -> None:
+    """Every dashboard page loads the card the integration serves: no resource to add by hand."""
+    base = hass_instance.process.base_url
+    # Dashboards are served once onboarding is complete (until then every page redirects to it); its last
+    # steps need a signed-in user, as in a browser.
+    browser = HassClient(base)
+    login(browser, owner)
+    finish_onboarding(browser)
+    with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+        page = response.read().decode()
+    assert f"{CARD_URL}?v=" in page
+    with urllib.request.urlopen(f"{base}{CARD_URL}", timeout=10) as response:
+        assert response.status == 200
+        assert b"customElements.define(CARD_TYPE" in response.read()
 
 
 def test_webhook_accepted_every_sample_of_the_day(labeled_day: Day) -> None:

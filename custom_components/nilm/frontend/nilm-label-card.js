@@ -1,0 +1,290 @@
+// NILM labeling card: the events waiting for a label, named in place through the nilm.* actions.
+// Served and loaded by the integration itself; add it to a dashboard as `type: custom:nilm-label-card`.
+// Plain custom element, no build step and no imports: the controller below holds all the logic (and is what
+// the tests drive under Node), the element only draws what the controller says.
+
+export const CARD_TYPE = "nilm-label-card";
+const DEFAULT_MAX_ITEMS = 10;
+const REFRESH_MS = 30000;
+
+/** A config from the dashboard YAML, checked: a clear error beats a card that silently shows nothing. */
+export function checkConfig(config) {
+  if (config === null || typeof config !== "object") {
+    throw new Error("nilm-label-card: the card needs a configuration object");
+  }
+  const max = config.max_items ?? DEFAULT_MAX_ITEMS;
+  if (!Number.isInteger(max) || max < 1 || max > 50) {
+    throw new Error("nilm-label-card: max_items must be a whole number from 1 to 50");
+  }
+  if (config.title !== undefined && typeof config.title !== "string") {
+    throw new Error("nilm-label-card: title must be text");
+  }
+  if (config.config_entry_id !== undefined && typeof config.config_entry_id !== "string") {
+    throw new Error("nilm-label-card: config_entry_id must be text");
+  }
+  return { title: config.title ?? "Events to label", max_items: max, config_entry_id: config.config_entry_id };
+}
+
+/** A power step for people: "+2,010 W", "−95 W", "+1.2 kW" from 1 kW on. */
+export function formatStep(step) {
+  const sign = step >= 0 ? "+" : "−";
+  const size = Math.abs(step);
+  if (size >= 1000) {
+    return `${sign}${(size / 1000).toFixed(1)} kW`;
+  }
+  return `${sign}${Math.round(size).toLocaleString("en-US")} W`;
+}
+
+function clock(iso) {
+  const time = new Date(iso);
+  if (Number.isNaN(time.getTime())) {
+    return "";
+  }
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+/** What the card shows for one event or group, and the appliance it suggests. */
+export function describe(item) {
+  if (item.group_id !== undefined) {
+    return {
+      key: `group:${item.group_id}`,
+      title: `Unknown device ${item.group_id}: about ${formatStep(item.step)}, seen ${item.count} times`,
+      detail: "Label them all at once",
+      suggestion: "",
+      ignorable: false,
+    };
+  }
+  const best = item.candidates && item.candidates.length ? item.candidates[0] : null;
+  const guess = best
+    ? `maybe ${best.label}${best.state && best.state !== "on" ? ` (${best.state})` : ""}, ${Math.round(best.probability * 100)} %`
+    : "no known appliance matches";
+  return {
+    key: `event:${item.event_id}`,
+    title: `${item.kind === "on" ? "Switched on" : "Switched off"} ${formatStep(item.step)}`,
+    detail: `${clock(item.time)} · ${guess}`,
+    suggestion: best ? best.label : "",
+    ignorable: true,
+  };
+}
+
+/** The rows to show: groups (several events at once) first, then the newest single events not in a group. */
+export function pendingItems(response, max) {
+  const groups = (response.groups ?? []).filter((g) => g.count > 1);
+  const grouped = new Set(groups.flatMap((g) => g.event_ids));
+  const events = (response.events ?? [])
+    .filter((e) => !grouped.has(e.event_id))
+    .sort((a, b) => (a.time < b.time ? 1 : -1));
+  return [...groups.sort((a, b) => b.count - a.count), ...events].slice(0, max);
+}
+
+/** The action call that labels an item (an event or a group) as an appliance and optional state. */
+export function labelCall(item, appliance, state) {
+  const name = (appliance ?? "").trim();
+  if (!name) {
+    throw new Error("Name the appliance first");
+  }
+  const data = item.group_id !== undefined ? { group_id: item.group_id } : { event_id: item.event_id };
+  data.appliance = name;
+  const phase = (state ?? "").trim();
+  if (phase) {
+    data.state = phase;
+  }
+  return { service: item.group_id !== undefined ? "label_group" : "label_event", data };
+}
+
+/** Talks to Home Assistant for the card: lists what waits for a label, labels and ignores. */
+export class LabelController {
+  constructor(config, onChange) {
+    this.config = checkConfig(config);
+    this.onChange = onChange;
+    this.hass = null;
+    this.items = [];
+    this.appliances = [];
+    this.waiting = 0;
+    this.error = "";
+    this.busy = false;
+  }
+
+  async call(service, data, withResponse) {
+    const entry = this.config.config_entry_id ? { config_entry_id: this.config.config_entry_id } : {};
+    const message = { type: "call_service", domain: "nilm", service, service_data: { ...entry, ...data } };
+    if (withResponse) {
+      message.return_response = true;
+    }
+    return this.hass.callWS(message);
+  }
+
+  async refresh() {
+    if (!this.hass) {
+      return;
+    }
+    try {
+      const result = await this.call("list_events", { kind: "pending" }, true);
+      const response = result.response ?? {};
+      this.waiting = (response.events ?? []).length;
+      this.items = pendingItems(response, this.config.max_items);
+      this.appliances = [...(response.appliances ?? [])].sort((a, b) => a.localeCompare(b));
+      this.error = "";
+    } catch (err) {
+      this.error = messageOf(err);
+    }
+    this.onChange();
+  }
+
+  async label(item, appliance, state) {
+    await this.act(() => {
+      const { service, data } = labelCall(item, appliance, state);
+      return this.call(service, data, service === "label_group");
+    });
+  }
+
+  async ignore(item) {
+    await this.act(() => this.call("ignore_event", { event_id: item.event_id }, false));
+  }
+
+  async act(action) {
+    if (this.busy) {
+      return;
+    }
+    this.busy = true;
+    this.onChange();
+    let failure = "";
+    try {
+      await action();
+    } catch (err) {
+      failure = messageOf(err);
+    }
+    this.busy = false;
+    await this.refresh();
+    if (failure) {
+      // The listing after a refused label still succeeds: the refusal is what the user must see.
+      this.error = failure;
+      this.onChange();
+    }
+  }
+}
+
+function messageOf(err) {
+  if (err && typeof err.message === "string") {
+    return err.message;
+  }
+  return String(err);
+}
+
+function element(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  for (const child of children) {
+    node.append(child);
+  }
+  return node;
+}
+
+const STYLE = `
+  .row { padding: 8px 16px; border-top: 1px solid var(--divider-color); }
+  .title { font-weight: 500; }
+  .detail { color: var(--secondary-text-color); font-size: 0.9em; margin: 2px 0 6px; }
+  .inputs { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
+  input { flex: 1 1 8em; min-width: 6em; padding: 4px 6px; font: inherit; color: var(--primary-text-color);
+          background: var(--card-background-color); border: 1px solid var(--divider-color); border-radius: 4px; }
+  button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid var(--primary-color);
+           background: var(--primary-color); color: var(--text-primary-color, #fff); cursor: pointer; }
+  button.secondary { background: none; color: var(--primary-color); }
+  button:disabled { opacity: 0.5; cursor: default; }
+  .empty, .error { padding: 8px 16px 16px; }
+  .error { color: var(--error-color); }
+`;
+
+if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
+  class NilmLabelCard extends HTMLElement {
+    setConfig(config) {
+      // What was typed survives the periodic refresh, which redraws every row.
+      this.drafts = new Map();
+      this.controller = new LabelController(config, () => this.draw());
+      if (this.hass) {
+        this.controller.hass = this.hass;
+      }
+    }
+
+    set hass(hass) {
+      const first = !this._hass;
+      this._hass = hass;
+      if (this.controller) {
+        this.controller.hass = hass;
+        if (first) {
+          this.controller.refresh();
+        }
+      }
+    }
+
+    get hass() {
+      return this._hass;
+    }
+
+    connectedCallback() {
+      this.timer = setInterval(() => this.controller && this.controller.refresh(), REFRESH_MS);
+      if (this.controller && this._hass) {
+        this.controller.refresh();
+      }
+    }
+
+    disconnectedCallback() {
+      clearInterval(this.timer);
+    }
+
+    getCardSize() {
+      return 2 + (this.controller ? this.controller.items.length * 2 : 0);
+    }
+
+    static getStubConfig() {
+      return { max_items: DEFAULT_MAX_ITEMS };
+    }
+
+    draw() {
+      const c = this.controller;
+      if (!this.shadowRoot) {
+        this.attachShadow({ mode: "open" });
+      }
+      const list = element("datalist", { id: "nilm-appliances" }, c.appliances.map((name) => element("option", { value: name })));
+      const rows = c.items.map((item) => {
+        const view = describe(item);
+        const draft = this.drafts.get(view.key) ?? { appliance: view.suggestion, state: "" };
+        const appliance = element("input", { placeholder: "Appliance", value: draft.appliance });
+        appliance.setAttribute("list", "nilm-appliances");
+        const state = element("input", { placeholder: "State (optional)", value: draft.state });
+        const keep = () => this.drafts.set(view.key, { appliance: appliance.value, state: state.value });
+        appliance.addEventListener("input", keep);
+        state.addEventListener("input", keep);
+        const label = element("button", { textContent: "Label", disabled: c.busy });
+        label.addEventListener("click", () => c.label(item, appliance.value, state.value));
+        const buttons = [label];
+        if (view.ignorable) {
+          const ignore = element("button", { textContent: "Ignore", className: "secondary", disabled: c.busy });
+          ignore.addEventListener("click", () => c.ignore(item));
+          buttons.push(ignore);
+        }
+        return element("div", { className: "row" }, [
+          element("div", { className: "title", textContent: view.title }),
+          element("div", { className: "detail", textContent: view.detail }),
+          element("div", { className: "inputs" }, [appliance, state, ...buttons]),
+        ]);
+      });
+      const header = c.waiting ? `${c.config.title} (${c.waiting})` : c.config.title;
+      const body = rows.length ? rows : [element("div", { className: "empty", textContent: "Nothing waits for a label." })];
+      const card = element("ha-card", { header }, [list, ...body]);
+      if (c.error) {
+        card.append(element("div", { className: "error", textContent: c.error }));
+      }
+      this.shadowRoot.replaceChildren(element("style", { textContent: STYLE }), card);
+    }
+  }
+
+  customElements.define(CARD_TYPE, NilmLabelCard);
+  window.customCards = window.customCards || [];
+  window.customCards.push({
+    type: CARD_TYPE,
+    name: "NILM labeling",
+    description: "Name the appliance behind each event the NILM integration could not identify.",
+  });
+}
