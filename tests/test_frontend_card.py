@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import json
+import os
 from pathlib import Path
+import re
 import shutil
 import subprocess
 from typing import Any
@@ -16,6 +20,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.nilm.const import CARD_URL
 
 ROOT = Path(__file__).parent.parent
+CARD = ROOT / "custom_components" / "nilm" / "frontend" / "nilm-label-card.js"
+# Home Assistant's ha-card, reduced to what the card uses: a header and its children.
+HA_CARD = """
+customElements.define("ha-card", class extends HTMLElement {
+  set header(text) { this._header = text; }
+  get header() { return this._header; }
+});
+"""
 
 
 def test_card_logic_under_node() -> None:
@@ -60,3 +72,58 @@ async def test_without_a_frontend_the_card_is_only_served(
     assert "frontend" not in hass.config.components
     client = await hass_client()
     assert (await client.get(CARD_URL)).status == 200
+
+
+def test_card_in_a_real_browser(tmp_path: Path) -> None:
+    """Headless Chromium draws the card, keeps typed names across a refresh, labels, ignores, shows refusals."""
+    names = (os.environ.get("NILM_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome")
+    browser = next(filter(None, (shutil.which(name) for name in names if name)), None)
+    assert browser, (
+        "Chromium is missing: apt install chromium, or set NILM_CHROMIUM to a Chrome binary"
+    )
+    page = tmp_path / "card.html"
+    driver = (ROOT / "tests" / "frontend" / "card_in_browser.js").read_text()
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'></head><body><pre id='result'></pre>"
+        f"<script>{HA_CARD}</script>"
+        f"<script type='module'>{CARD.read_text()}</script>"
+        f"<script type='module'>{driver}</script></body></html>"
+    )
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    found = re.search(r'<pre id="result">(.*?)</pre>', result.stdout, re.S)
+    assert found, result.stderr[-2000:]
+    assert found.group(1), result.stderr[-2000:]
+    seen = json.loads(html.unescape(found.group(1)))
+    assert "failure" not in seen, seen.get("failure")
+    assert seen["header"] == "To label (2)"
+    assert [r["title"] for r in seen["rows"]] == [
+        "Unknown device g1: about +1.2 kW, seen 14 times",
+        "Switched off \u221295 W",
+        "Switched on +2.0 kW",
+    ]
+    assert seen["rows"][2]["inputs"] == ["Kettle", ""]
+    assert seen["rows"][0]["buttons"] == ["Label"]
+    assert seen["rows"][1]["buttons"] == ["Label", "Ignore"]
+    assert seen["choices"] == ["Kettle", "Washer"]
+    assert "nilm-label-card" in seen["picker"]
+    assert seen["kept"] == ["Fridge", "compressor"]
+    assert seen["label"][0] == {"event_id": "e9", "appliance": "Fridge", "state": "compressor"}
+    assert seen["error"] == "Unknown event e9"
+    assert "ignore_event" in seen["services"]
+    assert seen["group"] == [{"group_id": "g1", "appliance": "Heater"}]
