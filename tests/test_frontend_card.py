@@ -127,3 +127,4 @@ def test_card_in_a_real_browser(tmp_path: Path) -> None:
     assert seen["error"] == "Unknown event e9"
     assert "ignore_event" in seen["services"]
     assert seen["group"] == [{"group_id": "g1", "appliance": "Heater"}]
+    assert seen["edited"] == "Edited (2)"

@@ -71,6 +71,11 @@ async function run() {
   await settle();
   seen.services = calls.map((c) => c.service);
   seen.group = calls.filter((c) => c.service === "label_group").map((c) => c.service_data);
+
+  // The dashboard editor sets a new config on a card that is already showing.
+  card.setConfig({ title: "Edited" });
+  await settle();
+  seen.edited = card.shadowRoot.querySelector("ha-card").header;
   return seen;
 }
 

@@ -202,8 +202,10 @@ if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
       // What was typed survives the periodic refresh, which redraws every row.
       this.drafts = new Map();
       this.controller = new LabelController(config, () => this.draw());
-      if (this.hass) {
-        this.controller.hass = this.hass;
+      if (this._hass) {
+        // The dashboard editor sets a new config on a card that already has Home Assistant.
+        this.controller.hass = this._hass;
+        this.controller.refresh();
       }
     }
 
