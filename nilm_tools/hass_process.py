@@ -20,6 +20,8 @@ from .hass_api import HassApiError, HassClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_CONFIG_DIR = REPO_ROOT / "config"
+# The labeling dashboard that configuration.yaml declares (a YAML-mode dashboard beside it).
+DASHBOARD_FILE = "nilm-labels.yaml"
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "nilm"
 LOG_NAME = "home-assistant.log"
 CONSOLE_NAME = "hass-console.log"
@@ -104,7 +106,7 @@ def prepare_config_dir(config_dir: Path, *, port: int | None = None) -> None:
     """Make `config_dir` a configuration directory that loads this repository's integration.
 
     A directory other than the repository's `config/` gets the repository's configuration.yaml with
-    `server_port` set to `port`; the integration is linked, not copied, so the working tree is what runs.
+    `server_port` set to `port`, and its labeling dashboard; the integration is linked, not copied, so the working tree is what runs.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     if config_dir.resolve() != REPO_CONFIG_DIR.resolve():
@@ -116,6 +118,8 @@ def prepare_config_dir(config_dir: Path, *, port: int | None = None) -> None:
                     "config/configuration.yaml must set http: server_port exactly once"
                 )
         (config_dir / "configuration.yaml").write_text(template, encoding="utf-8")
+        dashboard = REPO_CONFIG_DIR / DASHBOARD_FILE
+        (config_dir / DASHBOARD_FILE).write_text(dashboard.read_text(encoding="utf-8"), encoding="utf-8")
     link = config_dir / "custom_components" / "nilm"
     link.parent.mkdir(exist_ok=True)
     if link.is_symlink() or link.exists():

@@ -159,6 +159,12 @@ def test_the_labeling_card_loads_with_the_frontend(
         assert b"customElements.define(CARD_TYPE" in response.read()
 
 
+def test_the_labeling_dashboard_holds_the_card(hass_instance: HassInstance) -> None:
+    """configuration.yaml's "Label events" dashboard (as scripts/develop shows it) carries the card."""
+    config = hass_instance.client.ws_command("lovelace/config", url_path="nilm-labels")
+    assert config["views"][0]["cards"][0]["type"] == "custom:nilm-label-card"
+
+
 def test_webhook_accepted_every_sample_of_the_day(labeled_day: Day) -> None:
     for report, trace in (
         (labeled_day.report_a, labeled_day.part_a),
