@@ -127,4 +127,6 @@ def test_card_in_a_real_browser(tmp_path: Path) -> None:
     assert seen["error"] == "Unknown event e9"
     assert "ignore_event" in seen["services"]
     assert seen["group"] == [{"group_id": "g1", "appliance": "Heater"}]
+    assert seen["teach"] == [{"appliance": "Dryer", "duration": 120}]
+    assert seen["notice"] == "Switch Dryer on, then off, within 2 minutes."
     assert seen["edited"] == "Edited (2)"

@@ -72,6 +72,15 @@ async function run() {
   seen.services = calls.map((c) => c.service);
   seen.group = calls.filter((c) => c.service === "label_group").map((c) => c.service_data);
 
+  // Teach mode from the card's last row.
+  const learner = card.shadowRoot.querySelector(".teach input");
+  learner.value = "Dryer";
+  learner.dispatchEvent(new Event("input"));
+  card.shadowRoot.querySelector(".teach button").click();
+  await settle();
+  seen.teach = calls.filter((c) => c.service === "learn_appliance").map((c) => c.service_data);
+  seen.notice = card.shadowRoot.querySelector(".notice")?.textContent ?? null;
+
   // The dashboard editor sets a new config on a card that is already showing.
   card.setConfig({ title: "Edited" });
   await settle();

@@ -150,3 +150,23 @@ test("without Home Assistant yet, refreshing does nothing", async () => {
   await controller.refresh();
   assert.deepEqual(controller.items, []);
 });
+
+test("teach mode starts nilm.learn_appliance and says what to do, until its time is up", async () => {
+  const controller = new LabelController({}, () => {});
+  const hass = fakeHass({ list_events: LISTING, learn_appliance: null });
+  controller.hass = hass;
+  await controller.teach("  Dryer ");
+  assert.deepEqual(hass.calls[0], {
+    type: "call_service",
+    domain: "nilm",
+    service: "learn_appliance",
+    service_data: { appliance: "Dryer", duration: 120 },
+  });
+  assert.equal(controller.notice, "Switch Dryer on, then off, within 2 minutes.");
+  controller.noticeUntil = Date.now() - 1;
+  await controller.refresh();
+  assert.equal(controller.notice, "");
+  await controller.teach(" ");
+  assert.equal(controller.error, "Name the appliance first");
+  assert.equal(hass.calls.filter((c) => c.service === "learn_appliance").length, 1);
+});

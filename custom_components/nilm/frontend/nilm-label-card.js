@@ -6,6 +6,8 @@
 export const CARD_TYPE = "nilm-label-card";
 const DEFAULT_MAX_ITEMS = 10;
 const REFRESH_MS = 30000;
+// How long a teach session waits for the appliance's on and off (nilm.learn_appliance's default).
+const TEACH_S = 120;
 
 /** A config from the dashboard YAML, checked: a clear error beats a card that silently shows nothing. */
 export function checkConfig(config) {
@@ -103,6 +105,8 @@ export class LabelController {
     this.appliances = [];
     this.waiting = 0;
     this.error = "";
+    this.notice = "";
+    this.noticeUntil = 0;
     this.busy = false;
   }
 
@@ -118,6 +122,9 @@ export class LabelController {
   async refresh() {
     if (!this.hass) {
       return;
+    }
+    if (this.notice && Date.now() > this.noticeUntil) {
+      this.notice = "";
     }
     try {
       const result = await this.call("list_events", { kind: "pending" }, true);
@@ -141,6 +148,20 @@ export class LabelController {
 
   async ignore(item) {
     await this.act(() => this.call("ignore_event", { event_id: item.event_id }, false));
+  }
+
+  /** Teach mode: the appliance's next on and off events within TEACH_S are labeled as it. */
+  async teach(appliance) {
+    const name = (appliance ?? "").trim();
+    this.notice = "";
+    await this.act(async () => {
+      if (!name) {
+        throw new Error("Name the appliance first");
+      }
+      await this.call("learn_appliance", { appliance: name, duration: TEACH_S }, false);
+      this.notice = `Switch ${name} on, then off, within ${TEACH_S / 60} minutes.`;
+      this.noticeUntil = Date.now() + TEACH_S * 1000;
+    });
   }
 
   async act(action) {
@@ -192,8 +213,9 @@ const STYLE = `
            background: var(--primary-color); color: var(--text-primary-color, #fff); cursor: pointer; }
   button.secondary { background: none; color: var(--primary-color); }
   button:disabled { opacity: 0.5; cursor: default; }
-  .empty, .error { padding: 8px 16px 16px; }
+  .empty, .error, .notice { padding: 8px 16px 16px; }
   .error { color: var(--error-color); }
+  .teach { padding: 8px 16px 16px; border-top: 1px solid var(--divider-color); }
 `;
 
 if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
@@ -274,7 +296,19 @@ if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
       });
       const header = c.waiting ? `${c.config.title} (${c.waiting})` : c.config.title;
       const body = rows.length ? rows : [element("div", { className: "empty", textContent: "Nothing waits for a label." })];
-      const card = element("ha-card", { header }, [list, ...body]);
+      const learner = element("input", { placeholder: "Appliance to teach", value: this.drafts.get("teach") ?? "" });
+      learner.setAttribute("list", "nilm-appliances");
+      learner.addEventListener("input", () => this.drafts.set("teach", learner.value));
+      const start = element("button", { textContent: "Teach", className: "secondary", disabled: c.busy });
+      start.addEventListener("click", () => c.teach(learner.value));
+      const teach = element("div", { className: "teach" }, [
+        element("div", { className: "detail", textContent: "Or teach one: start, then switch it on and off." }),
+        element("div", { className: "inputs" }, [learner, start]),
+      ]);
+      const card = element("ha-card", { header }, [list, ...body, teach]);
+      if (c.notice) {
+        card.append(element("div", { className: "notice", textContent: c.notice }));
+      }
       if (c.error) {
         card.append(element("div", { className: "error", textContent: c.error }));
       }
