@@ -119,7 +119,9 @@ def prepare_config_dir(config_dir: Path, *, port: int | None = None) -> None:
                 )
         (config_dir / "configuration.yaml").write_text(template, encoding="utf-8")
         dashboard = REPO_CONFIG_DIR / DASHBOARD_FILE
-        (config_dir / DASHBOARD_FILE).write_text(dashboard.read_text(encoding="utf-8"), encoding="utf-8")
+        (config_dir / DASHBOARD_FILE).write_text(
+            dashboard.read_text(encoding="utf-8"), encoding="utf-8"
+        )
     link = config_dir / "custom_components" / "nilm"
     link.parent.mkdir(exist_ok=True)
     if link.is_symlink() or link.exists():
