@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import Event
+from nilm_tools import nilm_csv
 from nilm_tools.evaluate import (
     DataError,
     TruthEvent,
@@ -163,6 +164,23 @@ def test_missing_cells_are_nan(tmp_path: Path) -> None:
     assert np.isnan(parsed.mains["mains_q"][0])
     assert np.isnan(parsed.mains["mains_p"][1])
     assert np.isnan(parsed.appliances["kettle"][1])
+
+
+def test_rows_across_parsing_chunks_and_file_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows parsed a chunk at a time come out whole and in order; errors name the file's own line."""
+    monkeypatch.setattr(nilm_csv, "CHUNK_ROWS", 4)
+    data = tmp_path / "house.csv"
+    rows = "".join(f"{k},{100 + k},{k % 2}\r\n" for k in range(11))
+    data.write_text(f"# a comment\n\ntimestamp,mains_p,kettle\r\n{rows}", encoding="utf-8")
+    parsed = read_nilm_csv(data)
+    assert parsed.t.tolist() == list(range(11))
+    assert parsed.mains["mains_p"].tolist() == [100.0 + k for k in range(11)]
+    assert parsed.appliances["kettle"].tolist() == [k % 2 for k in range(11)]
+    data.write_text("# a comment\ntimestamp,mains_p,kettle\n1,1,0\n2,oops,0\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 4"):
+        read_nilm_csv(data)
 
 
 def test_truth_events_need_50_w_that_persists() -> None:
