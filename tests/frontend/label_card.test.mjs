@@ -64,6 +64,16 @@ test("groups of several events come first, then the newest events not in a group
     ["g1", "e9", "e7"],
   );
   assert.equal(pendingItems(LISTING, 2).length, 2);
+  // 01:30+01:00 is later than 01:00+02:00 (the night clocks went back), whatever the text says.
+  const autumn = pendingItems(
+    { events: [
+      { event_id: "a", time: "2026-10-25T01:00:00+02:00" },
+      { event_id: "b", time: "2026-10-25T01:30:00+01:00" },
+      { event_id: "c", time: "2026-10-25T01:45:00+02:00" },
+    ] },
+    5,
+  );
+  assert.deepEqual(autumn.map((e) => e.event_id), ["b", "c", "a"]);
   assert.deepEqual(pendingItems({}, 5), []);
 });
 

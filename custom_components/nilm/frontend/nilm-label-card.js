@@ -76,7 +76,8 @@ export function pendingItems(response, max) {
   const grouped = new Set(groups.flatMap((g) => g.event_ids));
   const events = (response.events ?? [])
     .filter((e) => !grouped.has(e.event_id))
-    .sort((a, b) => (a.time < b.time ? 1 : -1));
+    // By instant, not by text: times across a daylight-saving change carry different offsets.
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   return [...groups.sort((a, b) => b.count - a.count), ...events].slice(0, max);
 }
 
