@@ -6,7 +6,7 @@ import { test } from "node:test";
 // The card is an ES module in a .js file, as browsers load it; Node would read a .js file outside a
 // "type": "module" package as CommonJS, so it is imported from its text.
 const source = await readFile(new URL("../../custom_components/nilm/frontend/nilm-label-card.js", import.meta.url));
-const { LabelController, checkConfig, describe, formatStep, labelCall, pendingItems } = await import(
+const { LabelController, checkConfig, describe, formatStep, labelCall, pendingItems, texts } = await import(
   `data:text/javascript;base64,${source.toString("base64")}`
 );
 
@@ -47,10 +47,11 @@ test("steps read as people say them", () => {
   assert.equal(formatStep(2010.4), "+2.0 kW");
   assert.equal(formatStep(-95.2), "−95 W");
   assert.equal(formatStep(999.6), "+1,000 W");
+  assert.equal(formatStep(1204.9, "de"), "+1,2 kW");
 });
 
 test("configuration errors are clear, defaults fill the rest", () => {
-  assert.deepEqual(checkConfig({}), { title: "Events to label", max_items: 10, config_entry_id: undefined });
+  assert.deepEqual(checkConfig({}), { title: undefined, max_items: 10, config_entry_id: undefined });
   assert.throws(() => checkConfig({ max_items: 0 }), /max_items/);
   assert.throws(() => checkConfig({ max_items: 2.5 }), /max_items/);
   assert.throws(() => checkConfig({ title: 3 }), /title/);
@@ -179,4 +180,19 @@ test("teach mode starts nilm.learn_appliance and says what to do, until its time
   await controller.teach(" ");
   assert.equal(controller.error, "Name the appliance first");
   assert.equal(hass.calls.filter((c) => c.service === "learn_appliance").length, 1);
+});
+
+test("the card speaks the user's language where the integration is translated, English elsewhere", async () => {
+  assert.equal(texts("de-CH").label, "Benennen");
+  assert.equal(texts("fr").label, "Label");
+  assert.equal(texts(undefined).title, "Events to label");
+  assert.equal(describe(KETTLE_ON, "de").title, "Eingeschaltet +2,0 kW");
+  assert.match(describe(KETTLE_ON, "de").detail, /vielleicht Kettle, 32 %/);
+  assert.equal(describe(LISTING.groups[0], "de").title, "Unbekanntes Gerät g1: etwa +1,2 kW, 14-mal gesehen");
+  const controller = new LabelController({}, () => {});
+  controller.hass = { ...fakeHass({ list_events: LISTING }), language: "de" };
+  await controller.label(KETTLE_ON, " ", "");
+  assert.equal(controller.error, "Zuerst das Gerät benennen");
+  await controller.teach("Trockner");
+  assert.equal(controller.notice, "Trockner innerhalb von 2 Minuten ein- und wieder ausschalten.");
 });

@@ -9,6 +9,53 @@ const REFRESH_MS = 30000;
 // How long a teach session waits for the appliance's on and off (nilm.learn_appliance's default).
 const TEACH_S = 120;
 
+// The card's words in the languages the integration is translated to (its translations/); English otherwise.
+const TEXTS = {
+  en: {
+    title: "Events to label",
+    group: (id, step, count) => `Unknown device ${id}: about ${step}, seen ${count} times`,
+    groupDetail: "Label them all at once",
+    maybe: (name, pct) => `maybe ${name}, ${pct} %`,
+    noMatch: "no known appliance matches",
+    on: (step) => `Switched on ${step}`,
+    off: (step) => `Switched off ${step}`,
+    nameFirst: "Name the appliance first",
+    teachNotice: (name, minutes) => `Switch ${name} on, then off, within ${minutes} minutes.`,
+    appliance: "Appliance",
+    state: "State (optional)",
+    label: "Label",
+    ignore: "Ignore",
+    empty: "Nothing waits for a label.",
+    teachName: "Appliance to teach",
+    teach: "Teach",
+    teachHint: "Or teach one: start, then switch it on and off.",
+  },
+  de: {
+    title: "Zu benennende Ereignisse",
+    group: (id, step, count) => `Unbekanntes Gerät ${id}: etwa ${step}, ${count}-mal gesehen`,
+    groupDetail: "Alle auf einmal benennen",
+    maybe: (name, pct) => `vielleicht ${name}, ${pct} %`,
+    noMatch: "kein bekanntes Gerät passt",
+    on: (step) => `Eingeschaltet ${step}`,
+    off: (step) => `Ausgeschaltet ${step}`,
+    nameFirst: "Zuerst das Gerät benennen",
+    teachNotice: (name, minutes) => `${name} innerhalb von ${minutes} Minuten ein- und wieder ausschalten.`,
+    appliance: "Gerät",
+    state: "Zustand (optional)",
+    label: "Benennen",
+    ignore: "Ignorieren",
+    empty: "Nichts wartet auf eine Benennung.",
+    teachName: "Gerät zum Anlernen",
+    teach: "Anlernen",
+    teachHint: "Oder eines anlernen: starten, dann ein- und ausschalten.",
+  },
+};
+
+/** The card's words for a Home Assistant language ("de", "de-CH", ...). */
+export function texts(language) {
+  return TEXTS[String(language ?? "en").split("-")[0]] ?? TEXTS.en;
+}
+
 /** A config from the dashboard YAML, checked: a clear error beats a card that silently shows nothing. */
 export function checkConfig(config) {
   if (config === null || typeof config !== "object") {
@@ -24,17 +71,18 @@ export function checkConfig(config) {
   if (config.config_entry_id !== undefined && typeof config.config_entry_id !== "string") {
     throw new Error("nilm-label-card: config_entry_id must be text");
   }
-  return { title: config.title ?? "Events to label", max_items: max, config_entry_id: config.config_entry_id };
+  return { title: config.title, max_items: max, config_entry_id: config.config_entry_id };
 }
 
-/** A power step for people: "+2,010 W", "−95 W", "+1.2 kW" from 1 kW on. */
-export function formatStep(step) {
+/** A power step for people, in their language's digits: "+950 W", "−95 W", "+1.2 kW" (de: "+1,2 kW"). */
+export function formatStep(step, language = "en") {
   const sign = step >= 0 ? "+" : "−";
   const size = Math.abs(step);
   if (size >= 1000) {
-    return `${sign}${(size / 1000).toFixed(1)} kW`;
+    const kw = (size / 1000).toLocaleString(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    return `${sign}${kw} kW`;
   }
-  return `${sign}${Math.round(size).toLocaleString("en-US")} W`;
+  return `${sign}${Math.round(size).toLocaleString(language)} W`;
 }
 
 function clock(iso) {
@@ -47,23 +95,27 @@ function clock(iso) {
 }
 
 /** What the card shows for one event or group, and the appliance it suggests. */
-export function describe(item) {
+export function describe(item, language = "en") {
+  const t = texts(language);
   if (item.group_id !== undefined) {
     return {
       key: `group:${item.group_id}`,
-      title: `Unknown device ${item.group_id}: about ${formatStep(item.step)}, seen ${item.count} times`,
-      detail: "Label them all at once",
+      title: t.group(item.group_id, formatStep(item.step, language), item.count),
+      detail: t.groupDetail,
       suggestion: "",
       ignorable: false,
     };
   }
   const best = item.candidates && item.candidates.length ? item.candidates[0] : null;
   const guess = best
-    ? `maybe ${best.label}${best.state && best.state !== "on" ? ` (${best.state})` : ""}, ${Math.round(best.probability * 100)} %`
-    : "no known appliance matches";
+    ? t.maybe(
+        `${best.label}${best.state && best.state !== "on" ? ` (${best.state})` : ""}`,
+        Math.round(best.probability * 100),
+      )
+    : t.noMatch;
   return {
     key: `event:${item.event_id}`,
-    title: `${item.kind === "on" ? "Switched on" : "Switched off"} ${formatStep(item.step)}`,
+    title: (item.kind === "on" ? t.on : t.off)(formatStep(item.step, language)),
     detail: `${clock(item.time)} · ${guess}`,
     suggestion: best ? best.label : "",
     ignorable: true,
@@ -82,10 +134,10 @@ export function pendingItems(response, max) {
 }
 
 /** The action call that labels an item (an event or a group) as an appliance and optional state. */
-export function labelCall(item, appliance, state) {
+export function labelCall(item, appliance, state, language = "en") {
   const name = (appliance ?? "").trim();
   if (!name) {
-    throw new Error("Name the appliance first");
+    throw new Error(texts(language).nameFirst);
   }
   const data = item.group_id !== undefined ? { group_id: item.group_id } : { event_id: item.event_id };
   data.appliance = name;
@@ -109,6 +161,11 @@ export class LabelController {
     this.notice = "";
     this.noticeUntil = 0;
     this.busy = false;
+  }
+
+  /** Home Assistant's language for the user ("en" until it is known). */
+  get language() {
+    return (this.hass && this.hass.language) || "en";
   }
 
   async call(service, data, withResponse) {
@@ -142,7 +199,7 @@ export class LabelController {
 
   async label(item, appliance, state) {
     await this.act(() => {
-      const { service, data } = labelCall(item, appliance, state);
+      const { service, data } = labelCall(item, appliance, state, this.language);
       return this.call(service, data, service === "label_group");
     });
   }
@@ -157,10 +214,10 @@ export class LabelController {
     this.notice = "";
     await this.act(async () => {
       if (!name) {
-        throw new Error("Name the appliance first");
+        throw new Error(texts(this.language).nameFirst);
       }
       await this.call("learn_appliance", { appliance: name, duration: TEACH_S }, false);
-      this.notice = `Switch ${name} on, then off, within ${TEACH_S / 60} minutes.`;
+      this.notice = texts(this.language).teachNotice(name, TEACH_S / 60);
       this.noticeUntil = Date.now() + TEACH_S * 1000;
     });
   }
@@ -268,24 +325,25 @@ if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
 
     draw() {
       const c = this.controller;
+      const t = texts(c.language);
       if (!this.shadowRoot) {
         this.attachShadow({ mode: "open" });
       }
       const list = element("datalist", { id: "nilm-appliances" }, c.appliances.map((name) => element("option", { value: name })));
       const rows = c.items.map((item) => {
-        const view = describe(item);
+        const view = describe(item, c.language);
         const draft = this.drafts.get(view.key) ?? { appliance: view.suggestion, state: "" };
-        const appliance = element("input", { placeholder: "Appliance", value: draft.appliance });
+        const appliance = element("input", { placeholder: t.appliance, value: draft.appliance });
         appliance.setAttribute("list", "nilm-appliances");
-        const state = element("input", { placeholder: "State (optional)", value: draft.state });
+        const state = element("input", { placeholder: t.state, value: draft.state });
         const keep = () => this.drafts.set(view.key, { appliance: appliance.value, state: state.value });
         appliance.addEventListener("input", keep);
         state.addEventListener("input", keep);
-        const label = element("button", { textContent: "Label", disabled: c.busy });
+        const label = element("button", { textContent: t.label, disabled: c.busy });
         label.addEventListener("click", () => c.label(item, appliance.value, state.value));
         const buttons = [label];
         if (view.ignorable) {
-          const ignore = element("button", { textContent: "Ignore", className: "secondary", disabled: c.busy });
+          const ignore = element("button", { textContent: t.ignore, className: "secondary", disabled: c.busy });
           ignore.addEventListener("click", () => c.ignore(item));
           buttons.push(ignore);
         }
@@ -295,15 +353,16 @@ if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
           element("div", { className: "inputs" }, [appliance, state, ...buttons]),
         ]);
       });
-      const header = c.waiting ? `${c.config.title} (${c.waiting})` : c.config.title;
-      const body = rows.length ? rows : [element("div", { className: "empty", textContent: "Nothing waits for a label." })];
-      const learner = element("input", { placeholder: "Appliance to teach", value: this.drafts.get("teach") ?? "" });
+      const title = c.config.title ?? t.title;
+      const header = c.waiting ? `${title} (${c.waiting})` : title;
+      const body = rows.length ? rows : [element("div", { className: "empty", textContent: t.empty })];
+      const learner = element("input", { placeholder: t.teachName, value: this.drafts.get("teach") ?? "" });
       learner.setAttribute("list", "nilm-appliances");
       learner.addEventListener("input", () => this.drafts.set("teach", learner.value));
-      const start = element("button", { textContent: "Teach", className: "secondary", disabled: c.busy });
+      const start = element("button", { textContent: t.teach, className: "secondary", disabled: c.busy });
       start.addEventListener("click", () => c.teach(learner.value));
       const teach = element("div", { className: "teach" }, [
-        element("div", { className: "detail", textContent: "Or teach one: start, then switch it on and off." }),
+        element("div", { className: "detail", textContent: t.teachHint }),
         element("div", { className: "inputs" }, [learner, start]),
       ]);
       const card = element("ha-card", { header }, [list, ...body, teach]);
