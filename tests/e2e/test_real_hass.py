@@ -165,6 +165,27 @@ def test_the_labeling_dashboard_holds_the_card(hass_instance: HassInstance) -> N
     assert config["views"][0]["cards"][0]["type"] == "custom:nilm-label-card"
 
 
+def test_the_card_s_listing_over_the_websocket_api(
+    hass_instance: HassInstance, labeled_day: Day
+) -> None:
+    """The message the labeling card sends gets what it reads (docs/CONTRACTS.md): events, groups, names."""
+    result = hass_instance.client.ws_command(
+        "call_service",
+        domain="nilm",
+        service="list_events",
+        service_data={"kind": "pending"},
+        return_response=True,
+    )
+    listing = result["response"]
+    assert labeled_day.labeled is not None
+    assert set(labeled_day.labeled) <= set(listing["appliances"])
+    assert listing["events"]
+    for event in listing["events"]:
+        assert {"event_id", "time", "kind", "step", "candidates"} <= set(event)
+    for group in listing["groups"]:
+        assert {"group_id", "step", "count", "event_ids"} <= set(group)
+
+
 def test_webhook_accepted_every_sample_of_the_day(labeled_day: Day) -> None:
     for report, trace in (
         (labeled_day.report_a, labeled_day.part_a),
