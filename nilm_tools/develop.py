@@ -244,8 +244,9 @@ def banner(
   Try:
   - Settings > Devices & services > NILM: the meter and one device per appliance.
     {", ".join(DISPLAY_NAMES[a] for a in PRELABELED)} get labeled from their first events; watch them switch on and off.
-  - Developer tools > Actions: nilm.list_events shows unidentified events; label one with nilm.label_event
-    (the lights and the washing machine are left for you).
+  - Label events (sidebar, {process.base_url}/nilm-labels/label): the labeling card lists unidentified
+    events; name them there (the lights and the washing machine are left for you), or teach one.
+  - Developer tools > Actions: nilm.list_events and nilm.label_event do the same by hand.
   - Energy dashboard: every appliance is an individual device (history fills in as statistics compile).
   - Logs: config/home-assistant.log
 
