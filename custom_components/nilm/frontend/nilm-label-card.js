@@ -133,12 +133,18 @@ export function pendingItems(response, max) {
   return [...groups.sort((a, b) => b.count - a.count), ...events].slice(0, max);
 }
 
-/** The action call that labels an item (an event or a group) as an appliance and optional state. */
-export function labelCall(item, appliance, state, language = "en") {
+/** The appliance name typed, trimmed; an empty one is refused before anything is sent. */
+function requireName(appliance, language) {
   const name = (appliance ?? "").trim();
   if (!name) {
     throw new Error(texts(language).nameFirst);
   }
+  return name;
+}
+
+/** The action call that labels an item (an event or a group) as an appliance and optional state. */
+export function labelCall(item, appliance, state, language = "en") {
+  const name = requireName(appliance, language);
   const data = item.group_id !== undefined ? { group_id: item.group_id } : { event_id: item.event_id };
   data.appliance = name;
   const phase = (state ?? "").trim();
@@ -210,12 +216,9 @@ export class LabelController {
 
   /** Teach mode: the appliance's next on and off events within TEACH_S are labeled as it. */
   async teach(appliance) {
-    const name = (appliance ?? "").trim();
     this.notice = "";
     await this.act(async () => {
-      if (!name) {
-        throw new Error(texts(this.language).nameFirst);
-      }
+      const name = requireName(appliance, this.language);
       await this.call("learn_appliance", { appliance: name, duration: TEACH_S }, false);
       this.notice = texts(this.language).teachNotice(name, TEACH_S / 60);
       this.noticeUntil = Date.now() + TEACH_S * 1000;
