@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 import re
 import shutil
@@ -18,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.nilm.const import CARD_URL
+from nilm_tools.browser import chromium_binary
 
 ROOT = Path(__file__).parent.parent
 CARD = ROOT / "custom_components" / "nilm" / "frontend" / "nilm-label-card.js"
@@ -76,8 +76,7 @@ async def test_without_a_frontend_the_card_is_only_served(
 
 def test_card_in_a_real_browser(tmp_path: Path) -> None:
     """Headless Chromium draws the card, keeps typed names across a refresh, labels, ignores, shows refusals."""
-    names = (os.environ.get("NILM_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome")
-    browser = next(filter(None, (shutil.which(name) for name in names if name)), None)
+    browser = chromium_binary()
     assert browser, (
         "Chromium is missing: apt install chromium, or set NILM_CHROMIUM to a Chrome binary"
     )

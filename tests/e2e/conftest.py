@@ -17,6 +17,8 @@ from nilm_tools.hass_api import HassClient
 from nilm_tools.hass_auth import (
     Account,
     create_long_lived_token,
+    finish_onboarding,
+    login,
     onboard,
     promote_pending_http_config,
 )
@@ -41,9 +43,12 @@ def pytest_fixture_setup() -> None:
 
 
 @pytest.fixture(scope="session")
-def owner() -> Account:
-    """The owner's account, for tests that sign in with a password as a browser does."""
-    return ACCOUNT
+def frontend_ready(hass_instance: HassInstance) -> None:
+    """Onboarding completed, so dashboards are served (its last steps need a password login, as in a browser)."""
+    pytest_socket.enable_socket()
+    browser = HassClient(hass_instance.process.base_url)
+    login(browser, ACCOUNT)
+    finish_onboarding(browser)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ import urllib.request
 import pytest
 
 from custom_components.nilm.const import CARD_URL
+from nilm_tools.browser import Page, chromium_binary, open_page
 from nilm_tools.ground_truth import DISPLAY_NAMES, TruthLog, event_time
 from nilm_tools.hass_api import HassClient
-from nilm_tools.hass_auth import Account, finish_onboarding, login
 from nilm_tools.hass_process import HassInstance, errors_about
 from nilm_tools.nilm_api import (
     ApplianceEntities,
@@ -141,16 +141,10 @@ def test_entry_created_through_the_config_flow(hass_instance: HassInstance, day:
     assert len(day.meter.api_key) >= 32
 
 
-def test_the_labeling_card_loads_with_the_frontend(
-    hass_instance: HassInstance, day: Day, owner: Account
-) -> None:
+@pytest.mark.usefixtures("frontend_ready")
+def test_the_labeling_card_loads_with_the_frontend(hass_instance: HassInstance, day: Day) -> None:
     """Every dashboard page loads the card the integration serves: no resource to add by hand."""
     base = hass_instance.process.base_url
-    # Dashboards are served once onboarding is complete (until then every page redirects to it); its last
-    # steps need a signed-in user, as in a browser.
-    browser = HassClient(base)
-    login(browser, owner)
-    finish_onboarding(browser)
     with urllib.request.urlopen(f"{base}/", timeout=10) as response:
         page = response.read().decode()
     assert f"{CARD_URL}?v=" in page
@@ -184,6 +178,57 @@ def test_the_card_s_listing_over_the_websocket_api(
         assert {"event_id", "time", "kind", "step", "candidates"} <= set(event)
     for group in listing["groups"]:
         assert {"group_id", "step", "count", "event_ids"} <= set(group)
+
+
+# The labeling card inside the "Label events" dashboard, through Home Assistant's shadow roots.
+_CARD = """(() => { let card = null; const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+  if (el.localName === 'nilm-label-card') card = el; if (el.shadowRoot) walk(el.shadowRoot); } };
+  walk(document); return card; })()"""
+_CARD_STATE = f"""(() => {{ const card = {_CARD}; const box = card && card.shadowRoot &&
+  card.shadowRoot.querySelector('ha-card'); if (!box) return null;
+  return {{ header: box.header, rows: [...card.shadowRoot.querySelectorAll('.row .title')]
+    .map((e) => e.textContent), error: card.shadowRoot.querySelector('.error')?.textContent ?? null }}; }})()"""
+_LABEL_FIRST_ROW_UNNAMED = f"""(() => {{ const row = {_CARD}.shadowRoot.querySelector('.row');
+  row.querySelector('input').value = ''; row.querySelector('button').click(); return true; }})()"""
+
+
+async def _use_the_card(browser: str, base_url: str, token: str) -> dict[str, Any]:
+    async with open_page(browser) as page:
+        await page.sign_in(base_url, token)
+        await page.navigate(f"{base_url}/nilm-labels/label")
+        shown = await page.wait_for(_CARD_STATE, timeout_s=60)
+        refused = await _refused_without_a_name(page) if shown and shown["rows"] else None
+        return {"shown": shown, "refused": refused, "console": page.console}
+
+
+async def _refused_without_a_name(page: Page) -> Any:
+    await page.evaluate(_LABEL_FIRST_ROW_UNNAMED)
+    return await page.wait_for(f"({_CARD_STATE} || {{}}).error", timeout_s=10)
+
+
+@pytest.mark.usefixtures("frontend_ready")
+def test_the_labeling_card_in_home_assistant_s_own_frontend(
+    hass_instance: HassInstance, labeled_day: Day
+) -> None:
+    """Chromium opens the "Label events" dashboard as the owner: the card lists what waits for a label, and a
+    label without a name is refused in place (nothing is sent, nothing changes)."""
+    browser = chromium_binary()
+    assert browser, "Chromium is missing: apt install chromium, or set NILM_CHROMIUM"
+    pending = list_events(hass_instance.client, labeled_day.meter.entry_id, "pending")["events"]
+    seen = asyncio.run(
+        _use_the_card(browser, hass_instance.process.base_url, hass_instance.client.token or "")
+    )
+    shown = seen["shown"]
+    assert shown, f"the card did not appear on the dashboard; console: {seen['console']}"
+    assert shown["header"] == f"Events to label ({len(pending)})"
+    assert shown["rows"]
+    assert all(
+        title.startswith(("Switched on", "Switched off", "Unknown device"))
+        for title in shown["rows"]
+    )
+    assert seen["refused"] == "Name the appliance first"
+    after = list_events(hass_instance.client, labeled_day.meter.entry_id, "pending")["events"]
+    assert len(after) == len(pending)
 
 
 def test_webhook_accepted_every_sample_of_the_day(labeled_day: Day) -> None:

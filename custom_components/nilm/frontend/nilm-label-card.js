@@ -279,7 +279,7 @@ const STYLE = `
   .teach { padding: 8px 16px 16px; border-top: 1px solid var(--divider-color); }
 `;
 
-if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
+if (typeof customElements !== "undefined") {
   class NilmLabelCard extends HTMLElement {
     setConfig(config) {
       // What was typed survives the periodic refresh, which redraws every row.
@@ -379,11 +379,24 @@ if (typeof customElements !== "undefined" && !customElements.get(CARD_TYPE)) {
     }
   }
 
-  customElements.define(CARD_TYPE, NilmLabelCard);
-  window.customCards = window.customCards || [];
-  window.customCards.push({
-    type: CARD_TYPE,
-    name: "NILM labeling",
-    description: "Name the appliance behind each event the NILM integration could not identify.",
-  });
+  const register = () => {
+    if (customElements.get(CARD_TYPE)) {
+      return;
+    }
+    customElements.define(CARD_TYPE, NilmLabelCard);
+    window.customCards = window.customCards || [];
+    window.customCards.push({
+      type: CARD_TYPE,
+      name: "NILM labeling",
+      description: "Name the appliance behind each event the NILM integration could not identify.",
+    });
+  };
+  if (document.querySelector("home-assistant")) {
+    // Loaded with Home Assistant's own page, this module races the frontend's boot, which installs its own
+    // element registry: a card defined before that is one the dashboards never find. The app's element is
+    // defined after the registry is in place.
+    customElements.whenDefined("home-assistant").then(register);
+  } else {
+    register();
+  }
 }
