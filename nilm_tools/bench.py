@@ -1,8 +1,9 @@
 """scripts/bench: speed and memory of the engine on a generated month of 1 Hz data.
 
 Measures the per-sample path in replay (feed_arrays in hour-long batches), the cost of a call with one reading
-(feed with one Sample, as a sensor source at 1 Hz calls it), the time per classified event, memory at days 1, 10, 20 and 30 of a 30-day
-replay (it must stay flat), and how the combinatorial-optimisation baseline's search grows with appliances.
+(feed with one Sample, as a sensor source at 1 Hz calls it), the time per classified event, memory at days 1,
+10, 20 and 30 of a 30-day replay (it must stay flat), and how the combinatorial-optimisation baseline's search
+grows with appliances.
 """
 
 from __future__ import annotations

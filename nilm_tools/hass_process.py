@@ -106,7 +106,8 @@ def prepare_config_dir(config_dir: Path, *, port: int | None = None) -> None:
     """Make `config_dir` a configuration directory that loads this repository's integration.
 
     A directory other than the repository's `config/` gets the repository's configuration.yaml with
-    `server_port` set to `port`, and its labeling dashboard; the integration is linked, not copied, so the working tree is what runs.
+    `server_port` set to `port`, and its labeling dashboard; the integration is linked, not copied, so the
+    working tree is what runs.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     if config_dir.resolve() != REPO_CONFIG_DIR.resolve():

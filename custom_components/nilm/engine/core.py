@@ -99,7 +99,7 @@ class Engine:
         self.appliances: dict[str, ApplianceRecord] = {}
         self.signatures: dict[tuple[str, str], Signature] = {}
         self.event_log = EventLog(self.config.max_pending_events)
-        # When each appliance last switched (not persisted: it only matters for SESSION_S).
+        # When each appliance last switched: within SESSION_S a multi-state appliance is still in its run.
         self.last_switch: dict[str, float] = {}
         self.event_seq = 0
         self.appliance_seq = 0

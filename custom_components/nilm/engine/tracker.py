@@ -53,9 +53,10 @@ class Tracker:
         self.active: dict[StateKey, Component] = {}
         self.unknown: dict[str, Component] = {}
         self.longest_run_s: dict[StateKey, float] = {}
-        # What each OFF closed, and the longest runs it replaced (None: the state had none).
-        self._closed_by: OrderedDict[str, list[Component]] = OrderedDict()
-        self._longest_before: dict[str, dict[StateKey, tuple[float | None, float]]] = {}
+        # What each OFF closed, and the longest runs it set: (the run before, None if none; the run set).
+        self._closed_by: OrderedDict[
+            str, tuple[list[Component], dict[StateKey, tuple[float | None, float]]]
+        ] = OrderedDict()
         # Level changes of running states, by event, so relabeling can take them back.
         self._adjusted_by: OrderedDict[str, tuple[StateKey, float]] = OrderedDict()
 
@@ -105,11 +106,9 @@ class Tracker:
                 replaced[key] = (before, run)
             closed.append(component)
         if closed:
-            self._closed_by[event_id] = closed
-            self._longest_before[event_id] = replaced
+            self._closed_by[event_id] = (closed, replaced)
             while len(self._closed_by) > MAX_REMEMBERED_OFFS:
-                oldest, _ = self._closed_by.popitem(last=False)
-                self._longest_before.pop(oldest, None)
+                self._closed_by.popitem(last=False)
         return closed
 
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
@@ -131,16 +130,17 @@ class Tracker:
             if component.event_id == event_id:
                 del self.active[key]
         self.unknown.pop(event_id, None)
+        closed, replaced = self._closed_by.pop(event_id, ([], {}))
         # An OFF taken back taught no run length (a fridge's OFF first read as the TV's would leave the TV
         # a timeout of the fridge's cycle), unless a later run has since set a longer one.
-        for key, (before, run) in self._longest_before.pop(event_id, {}).items():
+        for key, (before, run) in replaced.items():
             if self.longest_run_s.get(key) != run:
                 continue
             if before is None:
                 del self.longest_run_s[key]
             else:
                 self.longest_run_s[key] = before
-        for component in self._closed_by.pop(event_id, []):
+        for component in closed:
             if component.appliance_id == UNKNOWN:
                 self.unknown.setdefault(component.state, component)
             else:

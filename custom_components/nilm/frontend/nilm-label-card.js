@@ -285,11 +285,9 @@ if (typeof customElements !== "undefined") {
       // What was typed survives the periodic refresh, which redraws every row.
       this.drafts = new Map();
       this.controller = new LabelController(config, () => this.draw());
-      if (this._hass) {
-        // The dashboard editor sets a new config on a card that already has Home Assistant.
-        this.controller.hass = this._hass;
-        this.controller.refresh();
-      }
+      this.controller.hass = this._hass ?? null;
+      // The dashboard editor sets a new config on a card that is already showing.
+      this.refreshShown();
     }
 
     set hass(hass) {
@@ -297,19 +295,20 @@ if (typeof customElements !== "undefined") {
       this._hass = hass;
       if (this.controller) {
         this.controller.hass = hass;
-        if (first) {
-          this.controller.refresh();
-        }
+      }
+      if (first) {
+        this.refreshShown();
       }
     }
 
-    get hass() {
-      return this._hass;
+    connectedCallback() {
+      this.timer = setInterval(() => this.refreshShown(), REFRESH_MS);
+      this.refreshShown();
     }
 
-    connectedCallback() {
-      this.timer = setInterval(() => this.controller && this.controller.refresh(), REFRESH_MS);
-      if (this.controller && this._hass) {
+    /** One listing per occasion (config, first Home Assistant, attached, timer), and only when it can show. */
+    refreshShown() {
+      if (this.isConnected && this.controller && this._hass) {
         this.controller.refresh();
       }
     }
