@@ -637,6 +637,23 @@ def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance()
     assert not engine.snapshot().appliances[washer.id].on
 
 
+def test_labeled_switches_keep_a_multi_state_appliance_in_its_run() -> None:
+    """Phases labeled after the fact count like identified ones: an unlabeled spin soon after is the washer's."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 60), (100, 30), (250, 30), (100, 30))
+    heat_on, _, drum_on, drum_off = engine.feed_arrays(t, p).events
+    assert {e.status for e in (heat_on, drum_on, drum_off)} == {"unidentified"}
+    washer = engine.label_event(heat_on.id, "washer", "heat")
+    engine.label_event(drum_on.id, "washer", "drum")
+    assert drum_off.appliance_id == washer.id
+    t2, p2, _ = levels((100, 200), (550, 60), t0=t[-1] + 1)
+    (spin,) = engine.feed_arrays(t2, p2).events
+    assert spin.status == "unidentified"
+    view = engine.snapshot().appliances[washer.id]
+    assert view.on
+    assert view.state == "unlabeled"
+
+
 def _kettle_and_heater(
     engine: Engine, lead: int, period_s: float = 1.0
 ) -> tuple[Appliance, Appliance, float]:

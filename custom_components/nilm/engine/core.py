@@ -512,7 +512,11 @@ class Engine:
         record = self.appliances[lead.appliance_id]
         record.confidence = event.confidence
         record.last_event_id = event.id
-        self.last_switch[lead.appliance_id] = event.t
+        self._switched(lead.appliance_id, event.t)
+
+    def _switched(self, appliance_id: str, t: float) -> None:
+        """Note a switch of an appliance, identified or labeled: it keeps a multi-state one in its run."""
+        self.last_switch[appliance_id] = max(t, self.last_switch.get(appliance_id, t))
 
     def _split(self, event: Event, option: Option) -> list[Event]:
         """Appliances switching within one step: one event each; returns the events added.
@@ -568,6 +572,7 @@ class Engine:
         event.confidence = 1.0
         record.confidence = 1.0
         record.last_event_id = event.id
+        self._switched(record.id, event.t)
         if event.kind == "on":
             self._label_on(event, record, state)
         else:
@@ -597,6 +602,7 @@ class Engine:
                     later.appliance_id, later.state = record.id, state
                     later.confidence = decision.confidence
                     later.candidates = decision.candidates
+                    self._switched(record.id, later.t)
                     return
         self.tracker.switch_on(record.id, state, magnitude, event.t, event.id)
 
