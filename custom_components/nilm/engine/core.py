@@ -61,7 +61,8 @@ RECONSIDER_AFTER_S = 300.0
 INRUSH_S = 5.0
 INRUSH_RETURN_SHARE = 0.5
 # A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
-SESSION_S = 300.0
+# Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
+SESSION_S = 900.0
 
 type FloatArray = NDArray[np.float64]
 
