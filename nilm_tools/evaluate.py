@@ -27,11 +27,14 @@ from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineCon
 from .nilm_csv import DataError, Dataset, read_nilm_csv
 
 type FloatArray = NDArray[np.float64]
+# Ground truth and estimates: single precision (see Dataset).
+type PowerArray = NDArray[np.float32]
 
 EVENT_MIN_W = 50.0
 PERSIST_SAMPLES = 3
 LABEL_BATCH = 5
 TEST_BATCH = 3600
+PREDICTION_BLOCK = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class TruthEvent:
     dp: float
 
 
-def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[TruthEvent]:
+def truth_events(t: FloatArray, power: PowerArray, appliance: str) -> list[TruthEvent]:
     """Changes of >= 50 W between levels that then hold for at least 3 samples.
 
     A change that overshoots (a motor's inrush decaying over seconds: 625, 374, 246, 180 W, ... down to
@@ -78,7 +81,7 @@ def truth_events(t: FloatArray, power: FloatArray, appliance: str) -> list[Truth
     return events
 
 
-def _steady(window: FloatArray) -> bool:
+def _steady(window: PowerArray) -> bool:
     """Samples that make one level: within 50 W, or 10 % of a large level."""
     return float(window.max() - window.min()) <= max(EVENT_MIN_W, 0.1 * abs(float(window.mean())))
 
@@ -124,7 +127,7 @@ def switchings(t: FloatArray, on: NDArray[np.bool_]) -> tuple[list[float], list[
 
 
 def appliance_metrics(
-    t: FloatArray, truth: FloatArray, estimate: FloatArray, tolerance: float
+    t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
     """State F1, switch F1, NEP and energy ratio of one appliance over the test period."""
     truth = np.nan_to_num(truth, nan=0.0)
@@ -163,7 +166,7 @@ def evaluate(
     tolerance_s: float | None,
     method: str,
     progress: bool,
-) -> tuple[dict[str, Any], FloatArray, dict[str, FloatArray]]:
+) -> tuple[dict[str, Any], FloatArray, dict[str, PowerArray]]:
     """Run the protocol; returns the metrics, the test-period timestamps and the estimated powers."""
     t_all = data.t
     usable = np.isfinite(data.mains["mains_p"])
@@ -186,7 +189,7 @@ def evaluate(
 
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
-    estimates = {name: np.zeros(t_all.size - split) for name in data.appliances}
+    estimates = {name: np.zeros(t_all.size - split, np.float32) for name in data.appliances}
     # What was detected: every step the detector confirmed, as it measured it (a settled inrush changes its
     # ON in place, in the same call or a later one, and its fall makes no event), once per appliance the
     # engine split it into. The events for what the engine named them.
@@ -314,18 +317,18 @@ def format_confusion(metrics: dict[str, Any]) -> str:
 
 
 def _hold_over(
-    estimates: dict[str, FloatArray], usable: NDArray[np.bool_]
-) -> dict[str, FloatArray]:
-    """Estimates for every row: a row the engine did not use repeats the previous used row's estimate."""
+    estimates: dict[str, PowerArray], usable: NDArray[np.bool_]
+) -> dict[str, PowerArray]:
+    """Estimates for every row: a row the engine did not use repeats the previous used row's estimate.
+
+    Filled in place (the right side is gathered before it is written), so no second copy is held.
+    """
     positions = np.arange(usable.size)
     source = np.maximum.accumulate(np.where(usable, positions, -1))
     has_source = source >= 0
-    filled = {}
-    for name, column in estimates.items():
-        out = np.zeros_like(column)
-        out[has_source] = column[source[has_source]]
-        filled[name] = out
-    return filled
+    for column in estimates.values():
+        column[has_source] = column[source[has_source]]
+    return estimates
 
 
 def _column(data: Dataset, name: str, rows: NDArray[np.int64]) -> FloatArray | None:
@@ -372,14 +375,18 @@ def format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_predictions(path: Path, t: FloatArray, estimates: dict[str, FloatArray]) -> None:
-    """Predictions CSV: timestamp and each appliance's estimated power, one row per test-period row."""
+def write_predictions(path: Path, t: FloatArray, estimates: dict[str, PowerArray]) -> None:
+    """Predictions CSV: timestamp and each appliance's estimated power, one row per test-period row.
+
+    Written in blocks of rows, so the table is never built whole (years of data, dozens of appliances).
+    """
     names = list(estimates)
-    table = np.column_stack([t, *(estimates[n] for n in names)])
-    header = ",".join(["timestamp", *names])
-    np.savetxt(
-        path, table, delimiter=",", header=header, comments="", fmt=["%.3f"] + ["%.1f"] * len(names)
-    )
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(["timestamp", *names]) + "\n")
+        for start in range(0, t.size, PREDICTION_BLOCK):
+            block = slice(start, start + PREDICTION_BLOCK)
+            table = np.column_stack([t[block], *(estimates[n][block] for n in names)])
+            np.savetxt(handle, table, delimiter=",", fmt=["%.3f"] + ["%.1f"] * len(names))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -139,6 +139,7 @@ def test_co_baseline_runs_through_the_same_protocol(tmp_path: Path) -> None:
         ("timestamp,kettle\n1,2\n", "'timestamp' and 'mains_p'"),
         ("timestamp,mains_p,kettle\n2,1,0\n1,1,0\n", "not sorted"),
         ("timestamp,mains_p,kettle\n1,x,0\n", "line 2"),
+        ("timestamp,mains_p,kettle\n1,1,0 # a note\n", "line 2"),
         ("timestamp,mains_p,kettle\n1,1\n", "2 cells"),
         ("timestamp,mains_p\n1,1\n", "no appliance"),
         ("# only a comment\n", "no header"),
@@ -169,15 +170,22 @@ def test_missing_cells_are_nan(tmp_path: Path) -> None:
 def test_rows_across_parsing_chunks_and_file_line_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows parsed a chunk at a time come out whole and in order; errors name the file's own line."""
+    """Rows parsed a chunk at a time come out whole and in order; errors name the file's own line.
+
+    A clean chunk goes through numpy's parser, one with an empty cell (row 5) line by line: same result.
+    """
     monkeypatch.setattr(nilm_csv, "CHUNK_ROWS", 4)
     data = tmp_path / "house.csv"
-    rows = "".join(f"{k},{100 + k},{k % 2}\r\n" for k in range(11))
+    rows = "".join(f"{k},{100 + k},{'' if k == 5 else k % 2}\r\n" for k in range(11))
     data.write_text(f"# a comment\n\ntimestamp,mains_p,kettle\r\n{rows}", encoding="utf-8")
     parsed = read_nilm_csv(data)
     assert parsed.t.tolist() == list(range(11))
+    assert parsed.t.dtype == np.float64
     assert parsed.mains["mains_p"].tolist() == [100.0 + k for k in range(11)]
-    assert parsed.appliances["kettle"].tolist() == [k % 2 for k in range(11)]
+    kettle = parsed.appliances["kettle"]
+    assert kettle.dtype == np.float32
+    assert np.isnan(kettle[5])
+    assert np.delete(kettle, 5).tolist() == [k % 2 for k in range(11) if k != 5]
     data.write_text("# a comment\ntimestamp,mains_p,kettle\n1,1,0\n2,oops,0\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 4"):
         read_nilm_csv(data)
