@@ -44,7 +44,7 @@ def read_nilm_csv(path: Path, *, need_truth: bool = True) -> Dataset:
     in memory.
     """
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8-sig") as handle:
             columns = _parse(path, handle)
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {path}: {err}") from err

@@ -158,6 +158,13 @@ def test_malformed_files_get_one_line_errors(
     assert "\n" not in err
 
 
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
+    """Spreadsheet exports start UTF-8 files with a byte order mark."""
+    data = tmp_path / "export.csv"
+    data.write_bytes("timestamp,mains_p,kettle\n1,100,0\n".encode("utf-8-sig"))
+    assert read_nilm_csv(data).mains["mains_p"].tolist() == [100.0]
+
+
 def test_missing_cells_are_nan(tmp_path: Path) -> None:
     data = tmp_path / "gaps.csv"
     data.write_text("timestamp,mains_p,mains_q,kettle\n1,100,,0\n2,nan,5,\n", encoding="utf-8")
