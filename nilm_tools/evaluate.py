@@ -53,7 +53,8 @@ def truth_events(t: FloatArray, power: PowerArray, appliance: str) -> list[Truth
     A change that overshoots (a motor's inrush decaying over seconds: 625, 374, 246, 180 W, ... down to
     110 W) holds only after it settled, but it began at the overshoot: the event is timed there.
     """
-    x = np.nan_to_num(power, nan=0.0)
+    # Missing readings stay NaN: a window holding one is never a level, so no change is measured across them.
+    x = power
     events: list[TruthEvent] = []
     level = float(x[0])
     previous = 0
@@ -70,7 +71,7 @@ def truth_events(t: FloatArray, power: PowerArray, appliance: str) -> list[Truth
         window = x[k : k + PERSIST_SAMPLES]
         new_level = float(window.mean())
         dp = new_level - level
-        if abs(dp) < EVENT_MIN_W or not _steady(window):
+        if not abs(dp) >= EVENT_MIN_W or not _steady(window):  # NaN-safe: a level across a gap
             continue
         start = k
         while start - 1 > previous and (x[start - 1] - new_level) * np.sign(dp) > 0:
@@ -114,13 +115,21 @@ def prf(matched: int, n_pred: int, n_true: int) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def switchings(t: FloatArray, on: NDArray[np.bool_]) -> tuple[list[float], list[float]]:
-    """Times of OFF->ON and ON->OFF changes that then hold for at least 3 samples."""
+def switchings(
+    t: FloatArray, on: NDArray[np.bool_], joined: NDArray[np.bool_] | None = None
+) -> tuple[list[float], list[float]]:
+    """Times of OFF->ON and ON->OFF changes that then hold for at least 3 samples.
+
+    Where `joined` is false a row does not follow the one before it (readings were missing between): a
+    change there, or one that holds only across such a break, is no switch, since when it happened is unknown.
+    """
     changes = np.flatnonzero(on[1:] != on[:-1]) + 1
     ups: list[float] = []
     downs: list[float] = []
     for k in changes.tolist():
         window = on[k : k + PERSIST_SAMPLES]
+        if joined is not None and not joined[k : k + PERSIST_SAMPLES].all():
+            continue
         if window.size == PERSIST_SAMPLES and (window == on[k]).all():
             (ups if on[k] else downs).append(float(t[k]))
     return ups, downs
@@ -129,18 +138,24 @@ def switchings(t: FloatArray, on: NDArray[np.bool_]) -> tuple[list[float], list[
 def appliance_metrics(
     t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
-    """State F1, switch F1, NEP and energy ratio of one appliance over the test period."""
-    truth = np.nan_to_num(truth, nan=0.0)
+    """State F1, switch F1, NEP and energy ratio of one appliance over the test period.
+
+    A missing truth reading (a plug meter offline) is unknown, not 0 W: only rows with a known truth are
+    scored, each with its own interval.
+    """
+    dt = np.diff(t, append=t[-1])
+    rows = np.flatnonzero(np.isfinite(truth))
+    joined = np.diff(rows, prepend=rows[0] - 1 if rows.size else 0) == 1
+    t, truth, estimate, dt = t[rows], truth[rows], estimate[rows], dt[rows]
     above = truth[truth > 20.0]
     threshold = max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
     on_true, on_est = truth >= threshold, estimate >= threshold
     tp = int((on_true & on_est).sum())
     state = prf(tp, int(on_est.sum()), int(on_true.sum()))
-    up_t, down_t = switchings(t, on_true)
-    up_e, down_e = switchings(t, on_est)
+    up_t, down_t = switchings(t, on_true, joined)
+    up_e, down_e = switchings(t, on_est, joined)
     matched = match_one_to_one(up_e, up_t, tolerance) + match_one_to_one(down_e, down_t, tolerance)
     switch = prf(matched, len(up_e) + len(down_e), len(up_t) + len(down_t))
-    dt = np.diff(t, append=t[-1])
     true_energy = float(np.dot(truth, dt))
     return {
         "threshold_w": threshold,

@@ -246,6 +246,30 @@ def test_appliance_metrics_of_a_perfect_and_an_empty_estimate() -> None:
     assert empty["energy_ratio"] == 0.0
 
 
+def test_a_missing_truth_reading_is_unknown_not_off() -> None:
+    """A plug meter offline for a while: its rows are not scored, and no change is timed across them."""
+    nan = float("nan")
+    # On at 500 W, the meter drops out for 10 rows (the appliance stays on), then reports again.
+    truth = np.array([0.0] * 10 + [500.0] * 10 + [nan] * 10 + [500.0] * 10 + [0.0] * 10)
+    t = np.arange(truth.size, dtype=float)
+    estimate = np.where((t >= 10) & (t < 40), 500.0, 0.0)
+    metrics = appliance_metrics(t, truth, estimate, 3.0)
+    assert metrics["state_f1"] == 1.0
+    assert metrics["switch_f1"] == 1.0
+    assert metrics["true_on_events"] == 1
+    assert metrics["nep"] == 0.0
+    assert [(e.index, round(e.dp)) for e in truth_events(t, truth, "x")] == [(10, 500), (40, -500)]
+    # Off before the outage and on after it: the switch happened unseen, so there is no event to match.
+    hidden = np.array([0.0] * 10 + [nan] * 10 + [500.0] * 10)
+    assert truth_events(np.arange(30, dtype=float), hidden, "x") == []
+    assert appliance_metrics(np.arange(30, dtype=float), hidden, hidden.copy(), 3.0)["switch_f1"] == 0.0
+    # Missing from the first row: nothing is measured against an unknown level.
+    late = np.array([nan] * 5 + [0.0] * 5 + [500.0] * 5)
+    assert [(e.index, round(e.dp)) for e in truth_events(np.arange(15, dtype=float), late, "x")] == [
+        (10, 500)
+    ]
+
+
 def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:
     """A repeated timestamp (a second recording interleaved) reaches no engine, so it is not judged.
 
