@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
@@ -243,6 +243,7 @@ async def test_reconfigure_sensor_same_entity(
 
     assert result["reason"] == "reconfigure_successful"
     assert mock_config_entry.data[CONF_VOLTAGE_ENTITY] == VOLTAGE_ENTITY
+    await _reloaded_then_unloaded(hass, mock_config_entry)
 
 
 @pytest.mark.usefixtures("power_sensor")
@@ -293,6 +294,7 @@ async def test_reconfigure_to_meter_and_rename(
     await reconfigure("Basement meter")
     assert mock_config_entry.data == data
     assert mock_config_entry.title == "Basement meter"
+    await _reloaded_then_unloaded(hass, mock_config_entry)
 
 
 @pytest.mark.usefixtures("power_sensor")
@@ -323,6 +325,7 @@ async def test_options_sensor_source(
         CONF_PRICE_ENTITY: "sensor.price",
         CONF_CONTEXT_ENTITIES: ["sensor.outdoor_temperature"],
     }
+    await _reloaded_then_unloaded(hass, mock_config_entry)
 
 
 @pytest.mark.parametrize("rotate", [False, True])
@@ -349,3 +352,16 @@ async def test_options_meter_source(hass: HomeAssistant, rotate: bool) -> None:
     assert entry.options[CONF_ALLOW_EXTERNAL] is True
     assert CONF_ROTATE_API_KEY not in entry.options
     assert (entry.data[CONF_API_KEY] != "old-key") is rotate
+    await _reloaded_then_unloaded(hass, entry)
+
+
+async def _reloaded_then_unloaded(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Let the reload that saving started finish, then unload the entry.
+
+    Saving options or a reconfiguration reloads the entry, which sets it up in the background; otherwise
+    its timers can outlive the test (a teardown error seen on a busy machine).
+    """
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

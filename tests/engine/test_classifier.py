@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.nilm.engine.classifier import (
@@ -9,6 +12,7 @@ from custom_components.nilm.engine.classifier import (
     Signature,
     classify,
     inrush_feature,
+    joint_candidates,
     robust_stats,
 )
 
@@ -114,3 +118,30 @@ def test_joint_option_explains_two_appliances_ending_together() -> None:
     assert decision.candidates[0][0] == "kettle"
     assert sum(c[2] for c in decision.candidates) == pytest.approx(1.0)
     assert classify(5000.0, None, options, noise_w=2.0).best is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.lists(st.floats(20.0, 3000.0), min_size=1, max_size=4),
+        ),
+        min_size=2,
+        max_size=12,
+    ),
+    st.floats(20.0, 6000.0),
+    st.floats(0.0, 20.0),
+)
+def test_joint_candidates_are_the_pairs_the_gate_admits(
+    states: list[tuple[int, list[float]]], magnitude: float, noise: float
+) -> None:
+    """The all-pairs shortcut keeps exactly the pairs of different appliances that scoring would admit."""
+    signatures = [_signature(f"a{owner}", steps) for owner, steps in states]
+    admitted = [
+        (a, b)
+        for a, b in combinations(signatures, 2)
+        if a.appliance_id != b.appliance_id
+        and classify(magnitude, None, [Option((a, b))], noise).best is not None
+    ]
+    assert joint_candidates(signatures, magnitude, noise) == admitted

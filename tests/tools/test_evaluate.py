@@ -262,12 +262,15 @@ def test_a_missing_truth_reading_is_unknown_not_off() -> None:
     # Off before the outage and on after it: the switch happened unseen, so there is no event to match.
     hidden = np.array([0.0] * 10 + [nan] * 10 + [500.0] * 10)
     assert truth_events(np.arange(30, dtype=float), hidden, "x") == []
-    assert appliance_metrics(np.arange(30, dtype=float), hidden, hidden.copy(), 3.0)["switch_f1"] == 0.0
+    assert (
+        appliance_metrics(np.arange(30, dtype=float), hidden, hidden.copy(), 3.0)["switch_f1"]
+        == 0.0
+    )
     # Missing from the first row: nothing is measured against an unknown level.
     late = np.array([nan] * 5 + [0.0] * 5 + [500.0] * 5)
-    assert [(e.index, round(e.dp)) for e in truth_events(np.arange(15, dtype=float), late, "x")] == [
-        (10, 500)
-    ]
+    assert [
+        (e.index, round(e.dp)) for e in truth_events(np.arange(15, dtype=float), late, "x")
+    ] == [(10, 500)]
 
 
 def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:

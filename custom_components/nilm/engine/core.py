@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .classifier import Option, Signature, classify, inrush_feature
+from .classifier import Option, Signature, classify, inrush_feature, joint_candidates
 from .detector import Detector, Step
 from .energy import Ledger
 from .eventlog import EventLog
@@ -478,9 +478,8 @@ class Engine:
                     sig for key, sig in self.signatures.items() if key not in self.tracker.active
                 ]
                 options += [
-                    Option((a, b))
-                    for a, b in combinations(off, 2)
-                    if a.appliance_id != b.appliance_id
+                    Option(pair)
+                    for pair in joint_candidates(off, abs(event.dp), self.detector.noise_w)
                 ]
             return options
         running = [
