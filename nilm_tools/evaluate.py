@@ -24,11 +24,9 @@ from numpy.typing import NDArray
 
 from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
 
-from .nilm_csv import DataError, Dataset, read_nilm_csv
+from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
 
 type FloatArray = NDArray[np.float64]
-# Ground truth and estimates: single precision (see Dataset).
-type PowerArray = NDArray[np.float32]
 
 EVENT_MIN_W = 50.0
 PERSIST_SAMPLES = 3
