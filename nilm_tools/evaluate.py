@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 import json
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
+from custom_components.nilm.engine.core import MAX_NAME_LENGTH
 
 from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
 
@@ -202,6 +203,8 @@ def evaluate(
 
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
+    # The engine's appliance behind each column, from the column's first label on.
+    columns: dict[str, str] = {}
     estimates = {name: np.zeros(t_all.size - split, np.float32) for name in data.appliances}
     # What was detected: every step the detector confirmed, as it measured it (a settled inrush changes its
     # ON in place, in the same call or a later one, and its fall makes no event), once per appliance the
@@ -231,16 +234,19 @@ def evaluate(
             for event in update.events:
                 gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
                 if gt is not None and labels[gt.appliance] < labels_per_appliance:
-                    engine.label_event(event.id, gt.appliance)
+                    ref = next((a for a, c in columns.items() if c == gt.appliance), None)
+                    if ref is None:
+                        taken = (a.name for a in engine.snapshot().appliances.values())
+                        ref = label_name(gt.appliance, taken)
+                    columns[engine.label_event(event.id, ref).id] = gt.appliance
                     labels[gt.appliance] += 1
         else:
             parts = Counter(event.t for event in update.events)
             for s in update.steps:
                 detected.extend([(s.t, s.dp)] * max(1, parts[s.t]))
             test_events.extend(update.events)
-            names = {a.id: a.name for a in engine.snapshot().appliances.values()}
             for appliance_id, column in powers.items():
-                name = names.get(appliance_id)
+                name = columns.get(appliance_id)
                 # Rows are pre-filtered, so the engine keeps them all and its columns line up with them.
                 if name in estimates and column.size == rows.size:
                     estimates[name][rows - split] = column
@@ -283,7 +289,7 @@ def evaluate(
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
         "identification": identification(
             test_events,
-            {a.id: a.name for a in engine.snapshot().appliances.values()},
+            columns,
             lambda event: _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance),
         ),
         "appliances": per_appliance,
@@ -292,6 +298,22 @@ def evaluate(
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
+
+
+def label_name(column: str, taken: Iterable[str]) -> str:
+    """A column's name as a user could type it for a new appliance.
+
+    One line of at most 64 characters, told apart from the engine's appliances (names match without case):
+    columns "Fridge" and "fridge", or two long names alike in their first 64 characters, stay two appliances.
+    """
+    base = " ".join(column.split())[:MAX_NAME_LENGTH] or "appliance"
+    used = {name.casefold() for name in taken}
+    name, number = base, 1
+    while name.casefold() in used:
+        number += 1
+        suffix = f" #{number}"
+        name = base[: MAX_NAME_LENGTH - len(suffix)] + suffix
+    return name
 
 
 def identification(

@@ -64,6 +64,32 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
 
 
+@pytest.mark.parametrize(
+    "names",
+    [("Fridge", "fridge"), ("k" * 70 + "  one", "k" * 70 + "  two")],
+    ids=["alike-but-for-case", "longer-than-a-name"],
+)
+def test_columns_stay_apart_whatever_their_names(tmp_path: Path, names: tuple[str, str]) -> None:
+    """Column names a user could not type as they are still make one appliance each, scored as such."""
+    data = tmp_path / "house.csv"
+    _house(data)
+    text = data.read_text(encoding="utf-8").replace("kettle,lamp", ",".join(names), 1)
+    data.write_text(text, encoding="utf-8")
+    out = tmp_path / "metrics.json"
+    pred = tmp_path / "pred.csv"
+    assert main([str(data), "--json", str(out), "--predictions", str(pred), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    for name in names:
+        assert metrics["appliances"][name]["labels"] == 5
+        assert metrics["appliances"][name]["state_f1"] > 0.8
+    assert pred.read_text().splitlines()[0] == ",".join(["timestamp", *names])
+    assert set(metrics["identification"]["confusion"][names[0]]) <= {
+        names[0],
+        names[1],
+        "unidentified",
+    }
+
+
 @pytest.mark.parametrize(("inrush_w", "running_w"), [(1500.0, 90.0), (300.0, 40.0)])
 def test_the_fall_that_settles_an_inrush_counts_as_detected(
     tmp_path: Path, inrush_w: float, running_w: float
