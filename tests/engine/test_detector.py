@@ -126,3 +126,39 @@ def test_a_minute_meter_reads_as_one_from_its_second_reading() -> None:
         steps += detector.process([60.0 * k], [p], None, None)
     assert detector.period_s == 60.0
     assert [round(s.dp) for s in steps] == [1000]
+
+
+def _reports_on_change() -> tuple[list[float], list[float]]:
+    """A meter that reports each second while loads switch, and once a minute while all is steady.
+
+    100 W; a kettle (+2 kW) at 30 s, reported again 40 s later; a heater (+1 kW) 25 s after that, then a
+    minute of silence each.
+    """
+    t = [float(k) for k in range(30)] + [30.0, 70.0, 95.0, 155.0, 215.0]
+    p = [100.0] * 30 + [2100.0, 2100.0, 3100.0, 3100.0, 3100.0]
+    return t, p
+
+
+@pytest.mark.parametrize("batch", [1, 5, 100])
+def test_a_reading_that_held_is_a_settled_level(batch: int) -> None:
+    """Each report of a meter that reports on change is a level it held until the next: two steps, not one."""
+    t, p = _reports_on_change()
+    detector = Detector(30.0, gap_s=300.0)
+    steps = []
+    for start in range(0, len(t), batch):
+        steps += detector.process(t[start : start + batch], p[start : start + batch], None, None)
+    assert [(s.t, round(s.dp)) for s in steps] == [(30.0, 2000), (95.0, 1000)]
+    # The meter resolves seconds: a coarse meter's two-sample levels do not apply to it.
+    assert detector.period_s < 5.0
+    # Repeated readings are not evidence of a quiet meter: the noise is learned from real readings only (29
+    # quiet seconds after the first, and the three reports at a level held before them).
+    assert detector.noise_samples == 29 + 3
+
+
+def test_a_regular_meter_is_not_held() -> None:
+    """A meter that reports every 6 s has a period of 6 s: nothing is repeated, levels settle on 2 samples."""
+    t = [6.0 * k for k in range(20)]
+    p = [200.0] * 10 + [1200.0] * 10
+    detector, steps = _run(p, t)
+    assert detector.period_s == 6.0
+    assert [(s.t, round(s.dp)) for s in steps] == [(60.0, 1000)]

@@ -7,6 +7,7 @@ second); everything else happens only when a step is confirmed.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 
@@ -39,6 +40,14 @@ class Detector:
     LOCAL_RATE = 0.1
     # A transition that has not settled after this long is re-anchored without an event.
     MAX_TRANSITION_S = 600.0
+    # The period is the meter's resolution: it follows shorter intervals quickly and longer ones slowly, so a
+    # meter that reports on change (seconds apart while loads switch, a minute apart while all is steady)
+    # reads as the seconds it resolves, and a regular meter as its interval.
+    PERIOD_DOWN = 0.2
+    PERIOD_UP = 0.01
+    # A reading that held for more than this many periods before the next one counts as repeated (zero-order
+    # hold), up to the samples a level needs: a level a meter reporting on change held is a settled level.
+    HOLD_PERIODS = 1.5
 
     def __init__(self, threshold_w: float, gap_s: float) -> None:
         """Start with no level: the first sample anchors it."""
@@ -51,9 +60,10 @@ class Detector:
         # Lowest steady level since the engine last took it: what the baseload is made of.
         self.lowest_w = math.inf
         self.period_s = 1.0
-        # Intervals seen: the period is a plain mean until it has enough of them, so a minute meter reads as
-        # one from its second reading rather than after an hour of a slowly moving average.
+        # Intervals seen: the first sets the period, so a minute meter reads as one from its second reading.
         self.period_samples = 0
+        # The last reading (P, Q, I): what a held reading repeats when the next batch starts after a while.
+        self._held: tuple[float, float | None, float | None] | None = None
         self.last_t: float | None = None
         self._batch_n = 0
         self._reset_levels()
@@ -67,7 +77,7 @@ class Detector:
     @property
     def settle_n(self) -> int:
         """Samples that make a steady level: three at 1-5 s, two at coarser periods."""
-        return 3 if self.period_s <= 5.0 else 2
+        return _settle_n(self.period_s)
 
     @property
     def level_w(self) -> float | None:
@@ -106,6 +116,13 @@ class Detector:
         # Rows of a transition still open from the previous batch, renumbered relative to this one.
         self._trans = [(k - self._batch_n, tk, pk, qk, ik) for k, tk, pk, qk, ik in self._trans]
         self._batch_n = len(t)
+        # Settling counts the samples its windows hold: the period of the batch's start, whatever it becomes.
+        n_settle = self.settle_n
+        rows: Sequence[int] = range(len(t))
+        real: list[bool] | None = None
+        held = self._follow_period(t, p, q, i)
+        if held is not None:
+            t, p, q, i, rows, real = held
         win_p, win_q, win_i, trans = self._win_p, self._win_q, self._win_i, self._trans
         last_t = self.last_t
         gap_s = self.gap_s
@@ -116,26 +133,16 @@ class Detector:
         seen = self.noise_samples
         lowest = self.lowest_w
         rel = self.RELATIVE_BAND
-        n_settle = self.settle_n
         level = sum(win_p) / len(win_p) if win_p else 0.0
         prev_p = win_p[-1] if win_p else 0.0
-        period = self.period_s
-        intervals = self.period_samples
         for k in range(len(t)):
             tk = t[k]
             pk = p[k]
-            if last_t is not None:
-                dt = tk - last_t
-                if dt > gap_s:
-                    win_p.clear()
-                    win_q.clear()
-                    win_i.clear()
-                    trans.clear()
-                elif intervals < 100:
-                    intervals += 1
-                    period += (dt - period) / intervals
-                else:
-                    period += 0.01 * (dt - period)
+            if last_t is not None and tk - last_t > gap_s:
+                win_p.clear()
+                win_q.clear()
+                win_i.clear()
+                trans.clear()
             last_t = tk
             if not win_p:
                 win_p.append(pk)
@@ -150,15 +157,16 @@ class Detector:
             band = max(0.5 * thr, rel * abs(level), 3.0 * noise, 3.0 * local)
             if not trans:
                 if -band <= pk - level <= band:
-                    # Steady: track the level and the sample-to-sample noise.
-                    jump = 0.8 * abs(pk - prev_p)
-                    if seen < 100:
-                        seen += 1
-                        noise += (jump - noise) / seen
-                        local = max(local, noise)
-                    else:
-                        noise += 0.01 * (jump - noise)
-                    local += local_rate * (jump - local)
+                    # Steady: track the level and the sample-to-sample noise (a held reading shows none).
+                    if real is None or real[k]:
+                        jump = 0.8 * abs(pk - prev_p)
+                        if seen < 100:
+                            seen += 1
+                            noise += (jump - noise) / seen
+                            local = max(local, noise)
+                        else:
+                            noise += 0.01 * (jump - noise)
+                        local += local_rate * (jump - local)
                     prev_p = pk
                     if len(win_p) == win_p.maxlen:
                         level += (pk - win_p[0]) / len(win_p)
@@ -175,7 +183,7 @@ class Detector:
                 thr = max(self.threshold_w, self.NOISE_FACTOR * noise, local_factor * local)
             trans.append(
                 (
-                    k,
+                    rows[k],
                     tk,
                     pk,
                     q[k] if q is not None else None,
@@ -209,13 +217,73 @@ class Detector:
         self.local_noise_w = local
         self.noise_samples = seen
         self.lowest_w = lowest
-        self.period_s = period
-        self.period_samples = intervals
+        self._held = (p[-1], None if q is None else q[-1], None if i is None else i[-1])
         if win_p.maxlen != self.settle_n:
             self._win_p = deque(win_p, maxlen=self.settle_n)
             self._win_q = deque(win_q, maxlen=self.settle_n)
             self._win_i = deque(win_i, maxlen=self.settle_n)
         return steps
+
+    def _follow_period(
+        self,
+        t: list[float],
+        p: list[float],
+        q: list[float] | None,
+        i: list[float] | None,
+    ) -> (
+        tuple[
+            list[float],
+            list[float],
+            list[float] | None,
+            list[float] | None,
+            list[int],
+            list[bool],
+        ]
+        | None
+    ):
+        """Follow the period over a batch; where a reading held, the batch with it repeated.
+
+        Returns None when nothing held (a regular meter), else the samples with the repeats put in, the batch
+        row each comes from (a repeat of the previous batch's reading: -1) and which are real readings.
+        """
+        period, seen, last = self.period_s, self.period_samples, self.last_t
+        down, up, hold, gap_s = self.PERIOD_DOWN, self.PERIOD_UP, self.HOLD_PERIODS, self.gap_s
+        # Where a reading held: (row of the next reading, when the held one came, the period then).
+        holds: list[tuple[int, float, float]] = []
+        for k, tk in enumerate(t):
+            if last is not None and tk - last <= gap_s:
+                dt = tk - last
+                if not seen:
+                    period, seen = dt, 1
+                elif dt < period:
+                    period += down * (dt - period)
+                else:
+                    period += up * (dt - period)
+                    if dt > hold * period:
+                        holds.append((k, last, period))
+            last = tk
+        self.period_s, self.period_samples = period, seen
+        out: list[tuple[float, float, float | None, float | None, int, bool]] = []
+        done = 0
+        for k, since, then in holds:
+            repeats = min(_settle_n(then) - 1, round((t[k] - since) / then) - 1)
+            source = (p[k - 1], _at(q, k - 1), _at(i, k - 1)) if k > 0 else self._held
+            if repeats <= 0 or source is None:
+                continue
+            out += [(t[j], p[j], _at(q, j), _at(i, j), j, True) for j in range(done, k)]
+            out += [(since + n * then, *source, k - 1, False) for n in range(1, repeats + 1)]
+            done = k
+        if not out:
+            return None
+        out += [(t[j], p[j], _at(q, j), _at(i, j), j, True) for j in range(done, len(t))]
+        return (
+            [o[0] for o in out],
+            [o[1] for o in out],
+            None if q is None else [o[2] if o[2] is not None else math.nan for o in out],
+            None if i is None else [o[3] if o[3] is not None else math.nan for o in out],
+            [o[4] for o in out],
+            [o[5] for o in out],
+        )
 
     @staticmethod
     def _anchor(
@@ -262,6 +330,14 @@ class Detector:
             overshoot_w=max(0.0, overshoot),
             transient_s=max(0.0, tail[0][1] - trans[0][1]),
         )
+
+
+def _settle_n(period_s: float) -> int:
+    return 3 if period_s <= 5.0 else 2
+
+
+def _at(column: list[float] | None, k: int) -> float | None:
+    return None if column is None else column[k]
 
 
 def _mean_delta(before: deque[float], after: list[float | None]) -> float | None:
