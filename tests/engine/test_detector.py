@@ -162,3 +162,13 @@ def test_a_regular_meter_is_not_held() -> None:
     detector, steps = _run(p, t)
     assert detector.period_s == 6.0
     assert [(s.t, round(s.dp)) for s in steps] == [(60.0, 1000)]
+
+
+def test_nothing_holds_across_an_outage() -> None:
+    """After the source was lost, the first reading anchors anew, however soon it comes."""
+    detector = Detector(30.0, gap_s=300.0)
+    detector.process([float(k) for k in range(10)], [100.0] * 10, None, None)
+    detector.gap()
+    steps = detector.process([60.0 + k for k in range(10)], [2100.0] * 10, None, None)
+    assert steps == []
+    assert detector.level_w == 2100.0

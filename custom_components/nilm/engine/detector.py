@@ -87,6 +87,8 @@ class Detector:
     def gap(self) -> None:
         """The source was lost: forget the level so no step is measured across the outage."""
         self._reset_levels()
+        # Nor did the last reading hold through it.
+        self._held = None
 
     def take_lowest(self) -> float | None:
         """The lowest steady level since the last call (None if none was seen), and start afresh."""
