@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 import json
 import os
 from pathlib import Path
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -94,7 +95,11 @@ class Page:
 @asynccontextmanager
 async def open_page(binary: str, *, width: int = 1200, height: int = 900) -> AsyncIterator[Page]:
     """A fresh headless Chromium (own profile, closed afterwards) and its first tab."""
-    with tempfile.TemporaryDirectory(prefix="nilm-chromium-") as scratch:
+    # Chromium's helper processes may still be writing to the profile as it goes: the profile is removed
+    # once they are gone, and what they leave after that is not an error of the page.
+    with tempfile.TemporaryDirectory(
+        prefix="nilm-chromium-", ignore_cleanup_errors=True
+    ) as scratch:
         log = Path(scratch) / "stderr.txt"
         # Chromium's stderr goes to a file: a pipe nobody drains would block it once full.
         with log.open("w") as stderr:
@@ -110,6 +115,8 @@ async def open_page(binary: str, *, width: int = 1200, height: int = 900) -> Asy
                 "about:blank",
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
+                # Its own process group, so the helpers it starts end with it.
+                start_new_session=True,
             )
         try:
             endpoint = await _devtools_endpoint(process, log)
@@ -128,6 +135,8 @@ async def open_page(binary: str, *, width: int = 1200, height: int = 900) -> Asy
             except TimeoutError:
                 process.kill()
                 await process.wait()
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 async def _devtools_endpoint(
