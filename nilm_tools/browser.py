@@ -21,6 +21,8 @@ from typing import Any
 
 import aiohttp
 
+# How every test runs Chromium: without a display, a sandbox (containers run as root) or /dev/shm space.
+HEADLESS_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage")
 # Where Chromium says it listens, on stderr, once it is up.
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 
@@ -105,10 +107,7 @@ async def open_page(binary: str, *, width: int = 1200, height: int = 900) -> Asy
         with log.open("w") as stderr:
             process = await asyncio.create_subprocess_exec(
                 binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
+                *HEADLESS_FLAGS,
                 "--remote-debugging-port=0",
                 f"--user-data-dir={Path(scratch) / 'profile'}",
                 f"--window-size={width},{height}",

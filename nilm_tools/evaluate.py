@@ -204,7 +204,7 @@ def evaluate(
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
     # The engine's appliance behind each column, from the column's first label on.
-    columns: dict[str, str] = {}
+    appliance_of: dict[str, str] = {}
     estimates = {name: np.zeros(t_all.size - split, np.float32) for name in data.appliances}
     # What was detected: every step the detector confirmed, as it measured it (a settled inrush changes its
     # ON in place, in the same call or a later one, and its fall makes no event), once per appliance the
@@ -234,21 +234,20 @@ def evaluate(
             for event in update.events:
                 gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
                 if gt is not None and labels[gt.appliance] < labels_per_appliance:
-                    ref = next((a for a, c in columns.items() if c == gt.appliance), None)
-                    if ref is None:
-                        taken = (a.name for a in engine.snapshot().appliances.values())
-                        ref = label_name(gt.appliance, taken)
-                    columns[engine.label_event(event.id, ref).id] = gt.appliance
+                    ref = appliance_of.get(gt.appliance) or label_name(
+                        gt.appliance, (record.name for record in engine.appliances.values())
+                    )
+                    appliance_of[gt.appliance] = engine.label_event(event.id, ref).id
                     labels[gt.appliance] += 1
         else:
             parts = Counter(event.t for event in update.events)
             for s in update.steps:
                 detected.extend([(s.t, s.dp)] * max(1, parts[s.t]))
             test_events.extend(update.events)
-            for appliance_id, column in powers.items():
-                name = columns.get(appliance_id)
+            for name, appliance_id in appliance_of.items():
+                column = powers.get(appliance_id)
                 # Rows are pre-filtered, so the engine keeps them all and its columns line up with them.
-                if name in estimates and column.size == rows.size:
+                if column is not None and column.size == rows.size:
                     estimates[name][rows - split] = column
         start = stop
         if progress and start >= next_report:
@@ -289,7 +288,7 @@ def evaluate(
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
         "identification": identification(
             test_events,
-            columns,
+            {appliance_id: name for name, appliance_id in appliance_of.items()},
             lambda event: _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance),
         ),
         "appliances": per_appliance,

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.nilm.const import CARD_URL
-from nilm_tools.browser import chromium_binary
+from nilm_tools.browser import HEADLESS_FLAGS, chromium_binary
 
 ROOT = Path(__file__).parent.parent
 CARD = ROOT / "custom_components" / "nilm" / "frontend" / "nilm-label-card.js"
@@ -91,10 +91,7 @@ def test_card_in_a_real_browser(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--virtual-time-budget=10000",
             "--dump-dom",

@@ -224,10 +224,11 @@ def _likelihood(
     """
     expected = power if power is not None else sum(p.power.centre for p in parts)
     sd = step_sd(sum(p.power.spread**2 for p in parts), expected, noise_w)
+    miss = abs(magnitude - expected)
     # The gate in the form joint_candidates applies to many pairs at once, so both agree to the last bit.
-    if abs(magnitude - expected) > NOVELTY_Z * sd:
+    if miss > NOVELTY_Z * sd:
         return None
-    z = abs(magnitude - expected) / sd
+    z = miss / sd
     ll = -0.5 * z * z - math.log(sd)
     if inrush is not None:
         known = parts[0].inrush if len(parts) == 1 else None

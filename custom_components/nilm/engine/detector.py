@@ -278,13 +278,14 @@ class Detector:
         if not out:
             return None
         out += [(t[j], p[j], _at(q, j), _at(i, j), j, True) for j in range(done, len(t))]
+        times, powers, reactive, current, rows, real = zip(*out, strict=True)
         return (
-            [o[0] for o in out],
-            [o[1] for o in out],
-            None if q is None else [o[2] if o[2] is not None else math.nan for o in out],
-            None if i is None else [o[3] if o[3] is not None else math.nan for o in out],
-            [o[4] for o in out],
-            [o[5] for o in out],
+            list(times),
+            list(powers),
+            None if q is None else [math.nan if x is None else x for x in reactive],
+            None if i is None else [math.nan if x is None else x for x in current],
+            list(rows),
+            list(real),
         )
 
     @staticmethod
