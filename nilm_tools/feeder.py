@@ -46,7 +46,7 @@ class Feeder(threading.Thread):
         self.truth = truth
         self.speed = speed
         self.device_id = device_id
-        self.fed_until = math.floor(start_t)
+        self.fed_until: float = math.floor(start_t)
         self.samples_sent = 0
         self.error: BaseException | None = None
         self._stopping = threading.Event()

@@ -48,15 +48,21 @@ def read_nilm_csv(path: Path, *, need_truth: bool = True) -> Dataset:
             columns = _parse(path, handle)
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read {path}: {err}") from err
-    t = columns.pop("timestamp")
+    # The parser made them so; the casts copy nothing and give the types their names.
+    t = columns.pop("timestamp").astype(np.float64, copy=False)
     if not np.isfinite(t).all():
         raise DataError(f"{path}: a timestamp is missing or not a number")
     if (np.diff(t) < 0).any():
         raise DataError(f"{path}: rows are not sorted by timestamp")
-    mains = {name: columns.pop(name) for name in MAINS_COLUMNS if name in columns}
+    mains = {
+        name: columns.pop(name).astype(np.float64, copy=False)
+        for name in MAINS_COLUMNS
+        if name in columns
+    }
     if need_truth and not columns:
         raise DataError(f"{path}: no appliance (ground-truth) column")
-    return Dataset(t=t, mains=mains, appliances=columns)
+    truth = {name: column.astype(np.float32, copy=False) for name, column in columns.items()}
+    return Dataset(t=t, mains=mains, appliances=truth)
 
 
 def _parse(path: Path, lines: Iterable[str]) -> dict[str, NDArray[np.floating]]:

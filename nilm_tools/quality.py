@@ -319,9 +319,8 @@ def check_quality_scale(integration: Path, report: Report) -> None:
 
 def _entry_annotation_ok(func: ast.FunctionDef | ast.AsyncFunctionDef, index: int) -> bool:
     args = func.args.posonlyargs + func.args.args
-    if len(args) <= index or args[index].annotation is None:
-        return False
-    return bool(CONFIG_ENTRY_ANNOTATION.match(ast.unparse(args[index].annotation)))
+    annotation = args[index].annotation if len(args) > index else None
+    return annotation is not None and bool(CONFIG_ENTRY_ANNOTATION.match(ast.unparse(annotation)))
 
 
 def _stores_runtime_data(func: ast.AST) -> bool:

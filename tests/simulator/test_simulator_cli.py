@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 import csv
 import json
 from pathlib import Path
-import time
 
 from aiohttp.test_utils import TestClient
 from homeassistant.core import HomeAssistant
@@ -16,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nilm.meter import MeterInfo, MeterReading
 from custom_components.nilm.webhook import async_register_meter_webhook
-from nilm_tools.simulator import CsvFormatError, MeterSample, play, replay_samples
+from nilm_tools.simulator import CsvFormatError, MeterSample, play, playback, replay_samples
 from nilm_tools.simulator.__main__ import main, resolve_start
 from nilm_tools.simulator.playback import chunks
 
@@ -74,18 +73,24 @@ def test_chunks_follow_the_posting_period() -> None:
     assert len(chunks(samples, 0.0)) == 6
 
 
-async def test_play_paces_chunks_by_speed() -> None:
+async def test_play_paces_chunks_by_speed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chunk goes out when its last sample is due; a clock that moves only by sleeping shows exactly when."""
+    clock = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(playback.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(playback.asyncio, "sleep", sleep)
     samples = [MeterSample(t=float(t), p=1.0) for t in range(11)]
     seen: list[tuple[float, int]] = []
-    began = time.monotonic()
 
     async def deliver(chunk: list[MeterSample]) -> None:
-        seen.append((time.monotonic() - began, len(chunk)))
+        seen.append((round(clock[0] - 100.0, 6), len(chunk)))
 
     await play(samples, deliver, speed=100.0, batch_seconds=5.0)
-    assert [count for _, count in seen] == [5, 5, 1]
-    # The last chunk (sample time 10 s) is due at 0.1 s wall time.
-    assert 0.09 <= seen[-1][0] < 0.5
+    # Sample times 4, 9 and 10 s at 100x: 0.04, 0.09 and 0.1 s after the start.
+    assert seen == [(0.04, 5), (0.09, 5), (0.1, 1)]
 
 
 @pytest.mark.parametrize(

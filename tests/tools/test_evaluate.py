@@ -23,8 +23,8 @@ from nilm_tools.evaluate import (
 )
 
 
-def _house(path: Path, days: float = 1.0, seed: int = 3) -> None:
-    """A 1 Hz house with a kettle (2 kW) and a lamp (100 W) switching on and off many times."""
+def _house(path: Path, days: float = 1.0, seed: int = 3, lamp_w: float = 100.0) -> None:
+    """A 1 Hz house with a kettle (2 kW) and a lamp (100 W unless said) switching on and off many times."""
     rng = np.random.default_rng(seed)
     n = int(days * 86_400 / 4)
     t = 1.7e9 + np.arange(n, dtype=float)
@@ -33,7 +33,7 @@ def _house(path: Path, days: float = 1.0, seed: int = 3) -> None:
     for start in range(200, n - 400, 900):
         kettle[start : start + 150] = 2000.0
     for start in range(500, n - 800, 1300):
-        lamp[start : start + 600] = 100.0
+        lamp[start : start + 600] = lamp_w
     _write_house(path, t, 120.0 + kettle + lamp + rng.normal(0, 2, n), kettle=kettle, lamp=lamp)
 
 
@@ -62,6 +62,21 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     header = pred.read_text().splitlines()[0]
     assert header == "timestamp,kettle,lamp"
     assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
+
+
+def test_an_appliance_switching_under_50_w_is_labeled_and_scored(tmp_path: Path) -> None:
+    """A 40 W lamp: the user labels its switches like any other; detection is scored on >= 50 W changes."""
+    data = tmp_path / "house.csv"
+    _house(data, lamp_w=40.0)
+    out = tmp_path / "metrics.json"
+    assert main([str(data), "--json", str(out), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["appliances"]["lamp"]["labels"] == 5
+    assert metrics["appliances"]["lamp"]["state_f1"] > 0.8
+    # Only the kettle's switches in the test period are >= 50 W events.
+    n = 86_400 // 4
+    switches = [k for s in range(200, n - 400, 900) for k in (s, s + 150) if k >= 0.3 * n]
+    assert metrics["events"]["true"] == len(switches)
 
 
 @pytest.mark.parametrize(
@@ -231,6 +246,22 @@ def test_truth_events_need_50_w_that_persists() -> None:
     )
     events = truth_events(t, power, "x")
     assert [(e.index, round(e.dp)) for e in events] == [(2, 1000), (5, -1000)]
+
+
+def test_changes_a_user_would_label_stand_above_the_readings_spread() -> None:
+    """A lamp's 40 W is a change to label; a heater's reading dithering between 1,020 and 1,080 W is not."""
+    t = np.arange(24, dtype=float)
+    lamp = np.array([0.0] * 6 + [41.0] * 12 + [0.0] * 6)
+    assert [
+        (e.index, round(e.dp)) for e in truth_events(t, lamp, "lamp", 20.0, above_spread=True)
+    ] == [
+        (6, 41),
+        (18, -41),
+    ]
+    heater = np.array([1020.0, 1080.0, 1080.0, 1020.0] * 6)
+    # Its 3-sample means differ by 20 W: a change of >= 20 W by size alone, none above the spread.
+    assert truth_events(t, heater, "heater", 20.0)
+    assert truth_events(t, heater, "heater", 20.0, above_spread=True) == []
 
 
 def test_a_decaying_inrush_is_timed_where_it_began() -> None:
