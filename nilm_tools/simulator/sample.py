@@ -8,20 +8,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from custom_components.nilm.meter import MeterReading
+
 type FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
-class MeterSample:
-    """One sample of the push payload: t epoch s, p W, v V, i A, e Wh counter, f Hz, pf 0..1."""
-
-    t: float
-    p: float
-    v: float | None = None
-    i: float | None = None
-    e: float | None = None
-    f: float | None = None
-    pf: float | None = None
+class MeterSample(MeterReading):
+    """One sample of the push payload: a meter reading as the firmware sends it."""
 
     def to_json(self) -> dict[str, float]:
         """The sample as the firmware sends it: absent values are left out."""
