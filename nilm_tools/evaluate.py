@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 import json
+import math
 from pathlib import Path
 import sys
 import time
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 
 from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
 from custom_components.nilm.engine.core import MAX_NAME_LENGTH
+from custom_components.nilm.engine.detector import Detector
 
 from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
 
@@ -234,8 +236,19 @@ def evaluate(
     step = max(1, t_all.size // 20)
     next_report = step
     start = 0
+    chances = LabelChances(
+        all_truth, tolerance, tolerance + Detector.MAX_TRANSITION_S + 10 * period
+    )
     while start < t_all.size:
-        stop = min(t_all.size, start + (LABEL_BATCH if start < split else TEST_BATCH))
+        size = TEST_BATCH
+        if start < split:
+            chances.update(frozenset(n for n, k in labels.items() if k < labels_per_appliance))
+            chance = chances.next_start(float(t_all[start]))
+            # Small batches while a label may come, so it arrives before the next event is classified;
+            # elsewhere large ones, ending on the small batches' grid so those are the same batches.
+            ahead = int(np.searchsorted(t_all, chance)) - start
+            size = max(LABEL_BATCH, min(ahead, TEST_BATCH) // LABEL_BATCH * LABEL_BATCH)
+        stop = min(t_all.size, start + size)
         if start < split < stop:
             stop = split
         rows = np.flatnonzero(usable[start:stop]) + start
@@ -316,6 +329,46 @@ def evaluate(
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
+
+
+class LabelChances:
+    """When a detected event may still get a label: near a change of an appliance with labels to give.
+
+    An event is labeled only when the ground-truth change closest to it (within the tolerance) belongs to an
+    appliance that has fewer than K labels, and the engine reports it at most the detector's longest
+    transition after the change. Between such windows the labeling period can be fed in large batches: the
+    engine's output depends on when labels arrive, not on how its rows are batched.
+    """
+
+    def __init__(self, truth: list[TruthEvent], before: float, after: float) -> None:
+        """Windows [change - before, change + after] around each truth change."""
+        self._truth = truth
+        self._before, self._after = before, after
+        self._starts: FloatArray = np.empty(0)
+        self._ends: FloatArray = np.empty(0)
+        self._needy: frozenset[str] = frozenset()
+
+    def update(self, needy: frozenset[str]) -> None:
+        """Keep the windows of these appliances only (merged, so they are disjoint and in order)."""
+        if needy == self._needy and self._starts.size:
+            return
+        self._needy = needy
+        times = np.array([e.t for e in self._truth if e.appliance in needy])
+        starts, ends = times - self._before, times + self._after
+        # Disjoint: a window starts a new run where it begins after every earlier one ended.
+        new_run = np.ones(starts.size, bool)
+        new_run[1:] = starts[1:] > np.maximum.accumulate(ends)[:-1]
+        runs = np.flatnonzero(new_run)
+        self._starts = starts[runs]
+        self._ends = np.maximum.reduceat(ends, runs) if runs.size else np.empty(0)
+
+    def next_start(self, t: float) -> float:
+        """Where the next window starts: t when inside one, inf when none is left."""
+        k = int(np.searchsorted(self._ends, t))
+        if k == self._ends.size:
+            return math.inf
+        start = float(self._starts[k])
+        return t if start <= t else start
 
 
 def label_name(column: str, taken: Iterable[str]) -> str:

@@ -72,6 +72,22 @@ def make_house(
     return House(t, p, q, truth)
 
 
+def reported_on_change(house: House, deadband_w: float = 10.0, heartbeat_s: float = 60.0) -> House:
+    """The house as a meter that reports on change sees it.
+
+    A reading when P moved by the deadband since the last one, else once per heartbeat (many plugs and
+    smart-meter readers report so).
+    """
+    keep = np.zeros(house.t.size, dtype=bool)
+    last_p, last_t = -np.inf, -np.inf
+    for k, (t, p) in enumerate(zip(house.t, house.p, strict=True)):
+        if abs(p - last_p) >= deadband_w or t - last_t >= heartbeat_s:
+            keep[k] = True
+            last_p, last_t = p, t
+    truth = {name: x[keep] for name, x in house.truth.items()}
+    return House(house.t[keep], house.p[keep], house.q[keep], truth)
+
+
 def truth_switches(x: Floats, threshold_w: float = 50.0) -> list[tuple[int, float]]:
     """(row, dP) of every change of a ground-truth trace between steady levels."""
     out: list[tuple[int, float]] = []

@@ -13,6 +13,7 @@ from household import (
     make_house,
     read_nilm_csv,
     replay,
+    reported_on_change,
     state_f1,
     truth_switches,
 )
@@ -77,29 +78,13 @@ def test_generated_house_at_coarse_period() -> None:
     assert float(np.mean(scores)) >= 0.85
 
 
-def _reported_on_change(house: House, deadband_w: float = 10.0, heartbeat_s: float = 60.0) -> House:
-    """The house as a meter that reports on change sees it.
-
-    A reading when P moved by the deadband since the last one, else once per heartbeat (many plugs and
-    smart-meter readers report so).
-    """
-    keep = np.zeros(house.t.size, dtype=bool)
-    last_p, last_t = -np.inf, -np.inf
-    for k, (t, p) in enumerate(zip(house.t, house.p, strict=True)):
-        if abs(p - last_p) >= deadband_w or t - last_t >= heartbeat_s:
-            keep[k] = True
-            last_p, last_t = p, t
-    truth = {name: x[keep] for name, x in house.truth.items()}
-    return House(house.t[keep], house.p[keep], house.q[keep], truth)
-
-
 def test_generated_house_read_by_a_meter_that_reports_on_change() -> None:
     """Twelve hours thinned to 10 W / 60 s reports (10 % of the rows), one reading per call.
 
     Measured macro state F1 0.93 (0.87 when the period was the mean interval and a held reading did not
     count: switches between two reports merged).
     """
-    house = _reported_on_change(make_house(LOADS, 12 * 3600, seed=5))
+    house = reported_on_change(make_house(LOADS, 12 * 3600, seed=5))
     estimate, _ = replay(Engine(), house, tolerance_s=60.0)
     split = int(0.3 * house.t.size)
     scores = [state_f1(x[split:], estimate[name][split:]) for name, x in house.truth.items()]

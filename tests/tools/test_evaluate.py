@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from custom_components.nilm.engine import Event
-from nilm_tools import nilm_csv
+from nilm_tools import evaluate, nilm_csv
 from nilm_tools.evaluate import (
     DataError,
+    LabelChances,
     TruthEvent,
     appliance_metrics,
     identification,
@@ -77,6 +79,41 @@ def test_an_appliance_switching_under_50_w_is_labeled_and_scored(tmp_path: Path)
     n = 86_400 // 4
     switches = [k for s in range(200, n - 400, 900) for k in (s, s + 150) if k >= 0.3 * n]
     assert metrics["events"]["true"] == len(switches)
+
+
+def test_label_chances_are_windows_around_changes_of_appliances_still_to_label() -> None:
+    truth = [TruthEvent(t, 0, name, 100.0) for t, name in [(100, "a"), (110, "b"), (500, "a")]]
+    chances = LabelChances(truth, before=5.0, after=20.0)
+    chances.update(frozenset({"a", "b"}))
+    # [95, 120] and [105, 130] overlap into one window; [495, 520] is another.
+    assert [chances.next_start(t) for t in (0.0, 96.0, 125.0, 131.0, 600.0)] == [
+        95.0,
+        96.0,
+        125.0,
+        495.0,
+        math.inf,
+    ]
+    chances.update(frozenset({"b"}))
+    assert [chances.next_start(t) for t in (0.0, 125.0, 131.0)] == [105.0, 125.0, math.inf]
+    chances.update(frozenset())
+    assert chances.next_start(0.0) == math.inf
+
+
+def test_large_batches_between_label_chances_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labeling period fed in large batches where no label can come: the same metrics as all small."""
+    data = tmp_path / "house.csv"
+    _house(data, days=0.5)
+    fast, slow = tmp_path / "fast.json", tmp_path / "slow.json"
+    assert main([str(data), "--json", str(fast), "--quiet"]) == 0
+    monkeypatch.setattr(evaluate.LabelChances, "next_start", lambda self, t: t)
+    assert main([str(data), "--json", str(slow), "--quiet"]) == 0
+    metrics = [json.loads(path.read_text()) for path in (fast, slow)]
+    for m in metrics:
+        del m["engine_seconds"], m["samples_per_second"]
+    assert metrics[0] == metrics[1]
+    assert metrics[0]["appliances"]["kettle"]["labels"] == 5
 
 
 @pytest.mark.parametrize(

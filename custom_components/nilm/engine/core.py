@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .classifier import Option, Signature, classify, inrush_feature, joint_candidates
-from .detector import Detector, Step
+from .detector import Detector, Fall, Step
 from .energy import Ledger
 from .eventlog import EventLog
 from .features import describe, step_power_factor
@@ -39,7 +39,6 @@ MAX_NAME_LENGTH = 64
 MAX_ABS_POWER_W = 1.0e6
 # Timestamps outside 1970..2100 are clock faults; one far in the future would block every later reading.
 MAX_T = 4_102_444_800.0
-BASELOAD_HOURS = 24
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
 # At sampling periods this coarse, an ON may be two appliances switching on within one sample.
@@ -105,8 +104,11 @@ class Engine:
         self.event_seq = 0
         self.appliance_seq = 0
         self.learning: Learning | None = None
-        self.hourly_minima: deque[tuple[int, float]] = deque(maxlen=BASELOAD_HOURS)
         self.baseload_w = 0.0
+        # The meter as of the last step (its noise and period), for classification: the same whether the
+        # readings came one at a time or in a replay's large batches.
+        self.noise_w = 0.0
+        self.period_s = 1.0
         self.last_t: float | None = None
         self.mains_w: float | None = None
         self.dropped = 0
@@ -166,11 +168,21 @@ class Engine:
         )
         update.steps = steps
         self._integrate_from_previous(t_arr[0])
+        # Steps take effect from the reading that confirmed them, falls of the level once that reading is
+        # counted, whatever the batch: a feed of one reading at a time (Home Assistant's) knows no earlier,
+        # so a replay in large batches must not either.
+        marks: list[tuple[int, Step | Fall]] = [(s.confirmed, s) for s in steps]
+        marks += [(fall.confirmed + 1, fall) for fall in self.detector.falls]
+        marks.sort(key=lambda mark: (mark[0], isinstance(mark[1], Step)))
         start = 0
-        for step in steps:
-            # A switch in an earlier batch takes effect from this batch's first row.
-            stop = max(start, step.index)
+        for row, step in marks:
+            stop = max(start, row)
             self._integrate_span(t_arr, p_arr, start, stop, powers, update)
+            start = stop
+            if isinstance(step, Fall):
+                self._recheck(step.t, step.level_w, step.floor_w)
+                continue
+            self.noise_w, self.period_s = step.noise_w, step.period_s
             settled = self._settled_inrush(step)
             if settled is None:
                 update.events.extend(self._on_step(step))
@@ -180,12 +192,10 @@ class Engine:
                 on, *shared = settled
                 _add_revised(update, on)
                 update.events.extend(shared)
-            start = stop
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
-        self._update_baseload(float(t_arr[-1]))
+        self._update_baseload()
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
-        self._recheck(self.last_t, self.detector.level_w)
         return update
 
     def mark_gap(self) -> None:
@@ -252,7 +262,7 @@ class Engine:
                 break
             cut = max(cut, start)
             self._integrate(t, p, start, cut, powers)
-            self._recheck(float(t[cut]), None)
+            self._recheck(float(t[cut]), None, 0.0)
             for event in self._reconsider(float(t[cut])):
                 _add_revised(update, event)
             start = cut
@@ -288,7 +298,7 @@ class Engine:
                 for key, sig in self.signatures.items()
                 if key not in self.tracker.active and self.tracker.limit_s(key) > elapsed
             ]
-            decision = classify(load.power_w, load.reactive_var, options, self.detector.noise_w)
+            decision = classify(load.power_w, load.reactive_var, options, self.noise_w)
             best = decision.best
             if best is None or decision.confidence < self.config.confidence_threshold:
                 continue
@@ -327,19 +337,18 @@ class Engine:
             float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
         )
 
-    def _update_baseload(self, t: float) -> None:
-        """Hourly minima of the steady level (a mean of samples, so noise does not pull it down)."""
-        low = self.detector.take_lowest()
-        if low is None:
-            return
-        hour = math.floor(t / 3600.0)
-        if self.hourly_minima and self.hourly_minima[-1][0] == hour:
-            low = min(low, self.hourly_minima[-1][1])
-            self.hourly_minima.pop()
-        self.hourly_minima.append((hour, max(0.0, low)))
-        ordered = sorted(m for _, m in self.hourly_minima)
-        # A low quantile of hourly minima: the always-on load, robust to one odd dip.
-        self.baseload_w = ordered[len(ordered) // 10]
+    def _update_baseload(self) -> None:
+        """A low quantile of the hourly minima of steady levels: the always-on load, robust to one odd dip."""
+        lows = [m for _, m in self.hourly_minima]
+        if math.isfinite(self.detector.lowest_w):
+            lows.append(max(0.0, self.detector.lowest_w))
+        if lows:
+            self.baseload_w = sorted(lows)[len(lows) // 10]
+
+    @property
+    def hourly_minima(self) -> deque[tuple[int, float]]:
+        """The lowest steady level of each of the last day's hours (the detector keeps them)."""
+        return self.detector.hourly_minima
 
     # ----------------------------------------------------------------- events
     def _on_step(self, step: Step) -> list[Event]:
@@ -368,7 +377,7 @@ class Engine:
             parts += self._identify(event)
             for part in parts:
                 self.event_log.add(part)
-        self._recheck(step.t, step.level_after)
+        self._recheck(step.t, step.level_after, step.floor_w)
         self.last_event = parts[-1]
         return parts
 
@@ -394,7 +403,7 @@ class Engine:
         ):
             return None
         net = event.dp + step.dp
-        if net < self.detector.threshold() or -step.dp < INRUSH_RETURN_SHARE * event.dp:
+        if net < step.threshold_w or -step.dp < INRUSH_RETURN_SHARE * event.dp:
             return None
         event.overshoot_w = max(event.overshoot_w, -step.dp)
         event.transient_s = step.t - event.t + step.transient_s
@@ -412,14 +421,12 @@ class Engine:
             for part in shared:
                 self.event_log.add(part)
         self.event_log.recount()
-        self._recheck(step.t, step.level_after)
+        self._recheck(step.t, step.level_after, step.floor_w)
         return [event, *shared]
 
-    def _recheck(self, t: float, level_w: float | None) -> None:
-        # The lowest level of the last day (this batch's included), not the baseload quantile: a house that
-        # ran its heating all day has a high quantile, and a level below it would end appliances still on.
-        floor_w = min((m for _, m in self.hourly_minima), default=math.inf)
-        floor_w = min(floor_w, self.detector.lowest_w)
+    def _recheck(self, t: float, level_w: float | None, floor_w: float) -> None:
+        # The floor is the lowest level of the last day up to t, not the baseload quantile: a house that ran
+        # its heating all day has a high quantile, and a level below it would end appliances still on.
         floor_w = floor_w if math.isfinite(floor_w) else 0.0
         for component in self.tracker.recheck(t, level_w, floor_w):
             self._note_stale(component.appliance_id)
@@ -428,7 +435,7 @@ class Engine:
         """Classify an event and switch what it says; returns further events when it split (a joint OFF)."""
         inrush = inrush_feature(event.dp, event.overshoot_w) if event.kind == "on" else None
         decision = classify(
-            abs(event.dp), _dq_as_on(event), self._options(event), self.detector.noise_w, inrush
+            abs(event.dp), _dq_as_on(event), self._options(event), self.noise_w, inrush
         )
         best = decision.best
         if best is not None and best.lead.appliance_id == UNKNOWN:
@@ -472,14 +479,13 @@ class Engine:
                 Option((sig,), prior=ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
                 for key, sig in self.signatures.items()
             ]
-            if self.detector.period_s >= JOINT_ON_PERIOD_S:
+            if self.period_s >= JOINT_ON_PERIOD_S:
                 # A sample that averages a minute often holds two appliances switching on.
                 off = [
                     sig for key, sig in self.signatures.items() if key not in self.tracker.active
                 ]
                 options += [
-                    Option(pair)
-                    for pair in joint_candidates(off, abs(event.dp), self.detector.noise_w)
+                    Option(pair) for pair in joint_candidates(off, abs(event.dp), self.noise_w)
                 ]
             return options
         running = [
@@ -595,7 +601,7 @@ class Engine:
                     abs(later.dp),
                     _dq_as_on(later),
                     [Option((signature,), magnitude)],
-                    self.detector.noise_w,
+                    self.noise_w,
                 )
                 if decision.confidence >= self.config.confidence_threshold:
                     later.status = "identified"
@@ -651,7 +657,7 @@ class Engine:
             for key, component in self.tracker.active.items()
             if key in self.signatures and key[0] != appliance_id and component.since < event.t
         ]
-        decision = classify(abs(rest_w), None, options, self.detector.noise_w)
+        decision = classify(abs(rest_w), None, options, self.noise_w)
         best = decision.best
         if best is None or rest_w <= 0 or decision.confidence < self.config.confidence_threshold:
             return []
@@ -686,10 +692,7 @@ class Engine:
             known, key=lambda sig: abs(math.log(max(sig.power(), 1.0) / max(magnitude, 1.0)))
         )
         ratio = max(closest.power(), magnitude) / max(min(closest.power(), magnitude), 1.0)
-        fits = (
-            ratio <= STATE_RATIO
-            or closest.match(magnitude, None, self.detector.noise_w) is not None
-        )
+        fits = ratio <= STATE_RATIO or closest.match(magnitude, None, self.noise_w) is not None
         if fits or len(known) >= MAX_STATES_PER_APPLIANCE:
             return closest.state
         number = len(record.states) + 1

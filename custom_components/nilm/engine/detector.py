@@ -10,13 +10,19 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 import math
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A confirmed step: where it started, its size between steady means, and its transient."""
+    """A confirmed step: where it started, its size between steady means, and its transient.
+
+    `index` is the batch row where the switch began, `confirmed` the row whose reading confirmed it (from
+    which it takes effect, as when readings come one at a time); negative for rows of an earlier batch.
+    """
 
     index: int
+    confirmed: int
     t: float
     dp: float
     dq: float | None
@@ -25,6 +31,38 @@ class Step:
     level_after: float
     overshoot_w: float
     transient_s: float
+    # The lowest steady level of the last day up to this step: what the mains cannot fall below.
+    floor_w: float
+    # The meter as the detector knew it when the step was confirmed: noise, step threshold, period.
+    noise_w: float
+    threshold_w: float
+    period_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fall:
+    """The level settled lower without a step (a slow fall, a sub-threshold change, a gap): a recheck."""
+
+    confirmed: int
+    t: float
+    level_w: float
+    floor_w: float
+
+
+class _Meter(NamedTuple):
+    """Where a step was confirmed and the meter as the detector knew it then."""
+
+    confirmed: int
+    floor_w: float
+    noise_w: float
+    threshold_w: float
+    period_s: float
+
+
+# A batch with held readings repeated: times, P, Q, I, the batch row of each sample, which are real readings.
+type _Held = tuple[
+    list[float], list[float], list[float] | None, list[float] | None, list[int], list[bool]
+]
 
 
 class Detector:
@@ -48,6 +86,8 @@ class Detector:
     # A reading that held for more than this many periods before the next one counts as repeated (zero-order
     # hold), up to the samples a level needs: a level a meter reporting on change held is a settled level.
     HOLD_PERIODS = 1.5
+    # Hours of minima kept: a day.
+    HOURS_KEPT = 24
 
     def __init__(self, threshold_w: float, gap_s: float) -> None:
         """Start with no level: the first sample anchors it."""
@@ -57,8 +97,17 @@ class Detector:
         self.local_noise_w = 0.0
         # Steady samples seen: the noise estimate is a plain mean until it has enough of them.
         self.noise_samples = 0
-        # Lowest steady level since the engine last took it: what the baseload is made of.
+        # Lowest steady level of each hour (the last day's), and of the hour under way: what the baseload and
+        # the floor of a recheck are made of.
+        self.hourly_minima: deque[tuple[int, float]] = deque(maxlen=self.HOURS_KEPT)
         self.lowest_w = math.inf
+        self._hour_end = -math.inf
+        # Falls of the level without a step in the last batch, for the engine to recheck what runs, and the
+        # level a drift is measured from (the highest since the last step or fall).
+        self.falls: list[Fall] = []
+        self._fall_ref = 0.0
+        # The period after each reading of the batch: what a step confirmed there was judged with.
+        self._periods: list[float] = []
         self.period_s = 1.0
         # Intervals seen: the first sets the period, so a minute meter reads as one from its second reading.
         self.period_samples = 0
@@ -90,10 +139,17 @@ class Detector:
         # Nor did the last reading hold through it.
         self._held = None
 
-    def take_lowest(self) -> float | None:
-        """The lowest steady level since the last call (None if none was seen), and start afresh."""
-        lowest, self.lowest_w = self.lowest_w, math.inf
-        return lowest if math.isfinite(lowest) else None
+    def floor_w(self) -> float:
+        """The lowest steady level of the last day, the hour under way included (inf before any)."""
+        return min([self.lowest_w, *(m for _, m in self.hourly_minima)])
+
+    def _close_hour(self, t: float) -> None:
+        """Keep the minimum of the hour that ended and start the one t falls in."""
+        if math.isfinite(self.lowest_w):
+            hour = math.floor(self._hour_end / 3600.0) - 1
+            self.hourly_minima.append((hour, max(0.0, self.lowest_w)))
+        self.lowest_w = math.inf
+        self._hour_end = (math.floor(t / 3600.0) + 1) * 3600.0
 
     def threshold(self) -> float:
         """The step threshold: the configured minimum, raised on noisy meters."""
@@ -118,28 +174,48 @@ class Detector:
         # Rows of a transition still open from the previous batch, renumbered relative to this one.
         self._trans = [(k - self._batch_n, tk, pk, qk, ik) for k, tk, pk, qk, ik in self._trans]
         self._batch_n = len(t)
-        # Settling counts the samples its windows hold: the period of the batch's start, whatever it becomes.
         n_settle = self.settle_n
         rows: Sequence[int] = range(len(t))
         real: list[bool] | None = None
-        held = self._follow_period(t, p, q, i)
+        held, settle_changes = self._follow_period(t, p, q, i)
         if held is not None:
             t, p, q, i, rows, real = held
+        changes = iter(settle_changes)
+        change = next(changes, None)
         win_p, win_q, win_i, trans = self._win_p, self._win_q, self._win_i, self._trans
         last_t = self.last_t
         gap_s = self.gap_s
         noise = self.noise_w
         local = self.local_noise_w
-        thr = self.threshold()
+        thr_w, noise_factor = self.threshold_w, self.NOISE_FACTOR
+        half_thr_w = 0.5 * thr_w
         local_factor, local_rate = self.LOCAL_FACTOR, self.LOCAL_RATE
         seen = self.noise_samples
         lowest = self.lowest_w
+        hour_end = self._hour_end
+        day_low = min((m for _, m in self.hourly_minima), default=math.inf)
+        falls: list[Fall] = []
+        fall_ref = self._fall_ref
         rel = self.RELATIVE_BAND
         level = sum(win_p) / len(win_p) if win_p else 0.0
         prev_p = win_p[-1] if win_p else 0.0
         for k in range(len(t)):
+            if change is not None and change[0] == k:
+                # The period crossed the settling boundary: from here on a level is this many samples, and
+                # its windows hold as many, as if the batch had been fed a reading at a time.
+                n_settle = change[1]
+                win_p = deque(win_p, maxlen=n_settle)
+                win_q = deque(win_q, maxlen=n_settle)
+                win_i = deque(win_i, maxlen=n_settle)
+                level = sum(win_p) / len(win_p) if win_p else 0.0
+                change = next(changes, None)
             tk = t[k]
             pk = p[k]
+            if tk >= hour_end:
+                self.lowest_w = lowest
+                self._close_hour(tk)
+                lowest, hour_end = math.inf, self._hour_end
+                day_low = min((m for _, m in self.hourly_minima), default=math.inf)
             if last_t is not None and tk - last_t > gap_s:
                 win_p.clear()
                 win_q.clear()
@@ -152,37 +228,48 @@ class Detector:
                     win_q.append(q[k])
                 if i is not None:
                     win_i.append(i[k])
-                level = pk
+                level = fall_ref = pk
                 prev_p = pk
                 lowest = min(lowest, level)
+                # Whatever ran before the gap, the mains now holds this much.
+                falls.append(Fall(_row(rows, real, k), tk, level, min(day_low, lowest)))
                 continue
-            band = max(0.5 * thr, rel * abs(level), 3.0 * noise, 3.0 * local)
-            if not trans:
-                if -band <= pk - level <= band:
-                    # Steady: track the level and the sample-to-sample noise (a held reading shows none).
-                    if real is None or real[k]:
-                        jump = 0.8 * abs(pk - prev_p)
-                        if seen < 100:
-                            seen += 1
-                            noise += (jump - noise) / seen
-                            local = max(local, noise)
-                        else:
-                            noise += 0.01 * (jump - noise)
-                        local += local_rate * (jump - local)
-                    prev_p = pk
-                    if len(win_p) == win_p.maxlen:
-                        level += (pk - win_p[0]) / len(win_p)
-                        win_p.append(pk)
+            # Half the threshold, as the noise stands at this sample (so batches of any size find the same
+            # steps): its noise terms are below the band's own.
+            band = max(half_thr_w, rel * abs(level), 3.0 * noise, 3.0 * local)
+            if not trans and -band <= pk - level <= band:
+                # Steady: track the level and the sample-to-sample noise (a held reading shows none).
+                if real is None or real[k]:
+                    jump = 0.8 * abs(pk - prev_p)
+                    if seen < 100:
+                        seen += 1
+                        noise += (jump - noise) / seen
+                        local = max(local, noise)
                     else:
-                        win_p.append(pk)
-                        level = sum(win_p) / len(win_p)
-                    lowest = min(lowest, level)
-                    if q is not None:
-                        win_q.append(q[k])
-                    if i is not None:
-                        win_i.append(i[k])
-                    continue
-                thr = max(self.threshold_w, self.NOISE_FACTOR * noise, local_factor * local)
+                        noise += 0.01 * (jump - noise)
+                    local += local_rate * (jump - local)
+                prev_p = pk
+                if len(win_p) == win_p.maxlen:
+                    level += (pk - win_p[0]) / len(win_p)
+                    win_p.append(pk)
+                else:
+                    win_p.append(pk)
+                    level = sum(win_p) / len(win_p)
+                lowest = min(lowest, level)
+                if q is not None:
+                    win_q.append(q[k])
+                if i is not None:
+                    win_i.append(i[k])
+                # A level drifting down without a step (a slow decline) is rechecked every threshold it falls.
+                if level > fall_ref:
+                    fall_ref = level
+                elif level < fall_ref - thr_w and level < fall_ref - max(
+                    thr_w, noise_factor * noise, local_factor * local
+                ):
+                    falls.append(Fall(_row(rows, real, k), tk, level, min(day_low, lowest)))
+                    fall_ref = level
+                continue
+            thr = max(thr_w, noise_factor * noise, local_factor * local)
             trans.append(
                 (
                     rows[k],
@@ -200,26 +287,45 @@ class Detector:
             if max(tail) - min(tail) > 2.0 * new_band:
                 if tk - trans[0][1] > self.MAX_TRANSITION_S:
                     self._anchor(trans[-n_settle:], win_p, win_q, win_i)
-                    level = sum(win_p) / len(win_p)
+                    anchored = sum(win_p) / len(win_p)
+                    if anchored < level:
+                        floor = min(day_low, lowest)
+                        falls.append(Fall(_row(rows, real, k), tk, anchored, floor))
+                    level = fall_ref = anchored
                     prev_p = pk
                     trans.clear()
                 continue
             dp = new_level - level
-            # A step needs a steady level on both sides: none right after the start or a gap.
-            if abs(dp) >= thr and len(win_p) >= n_settle:
-                steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i))
-            self._anchor(trans[-n_settle:], win_p, win_q, win_i)
-            level = new_level
-            prev_p = pk
+            floor = min(day_low, lowest)
             # The new level's own noise is unknown yet: start from what its settling samples show.
             local = max(noise, 0.5 * (max(tail) - min(tail)))
+            confirmed = _row(rows, real, k)
+            # A step needs a steady level on both sides: none right after the start or a gap.
+            if abs(dp) >= thr and len(win_p) >= n_settle:
+                meter = _Meter(
+                    confirmed,
+                    floor,
+                    noise,
+                    max(thr_w, noise_factor * noise, local_factor * local),
+                    self._periods[confirmed],
+                )
+                steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i, meter))
+            elif dp < 0:
+                falls.append(Fall(confirmed, tk, new_level, floor))
+            self._anchor(trans[-n_settle:], win_p, win_q, win_i)
+            level = fall_ref = new_level
+            prev_p = pk
             trans.clear()
         self.last_t = last_t
         self.noise_w = noise
         self.local_noise_w = local
         self.noise_samples = seen
         self.lowest_w = lowest
+        self._hour_end = hour_end
+        self.falls = falls
+        self._fall_ref = fall_ref
         self._held = (p[-1], None if q is None else q[-1], None if i is None else i[-1])
+        self._win_p, self._win_q, self._win_i = win_p, win_q, win_i
         if win_p.maxlen != self.settle_n:
             self._win_p = deque(win_p, maxlen=self.settle_n)
             self._win_q = deque(win_q, maxlen=self.settle_n)
@@ -232,27 +338,25 @@ class Detector:
         p: list[float],
         q: list[float] | None,
         i: list[float] | None,
-    ) -> (
-        tuple[
-            list[float],
-            list[float],
-            list[float] | None,
-            list[float] | None,
-            list[int],
-            list[bool],
-        ]
-        | None
-    ):
+    ) -> tuple[_Held | None, list[tuple[int, int]]]:
         """Follow the period over a batch; where a reading held, the batch with it repeated.
 
         Returns None when nothing held (a regular meter), else the samples with the repeats put in, the batch
-        row each comes from (a repeat of the previous batch's reading: -1) and which are real readings.
+        row each comes from (a repeat of the previous batch's reading: -1) and which are real readings; and
+        where the settling count changes: (sample, count from there on), counted in the samples returned.
+        Each reading settles with the count of the period before it, as when readings come one at a time.
         """
         period, seen, last = self.period_s, self.period_samples, self.last_t
+        self._periods = []
         down, up, hold, gap_s = self.PERIOD_DOWN, self.PERIOD_UP, self.HOLD_PERIODS, self.gap_s
         # Where a reading held: (row of the next reading, when the held one came, the period then).
         holds: list[tuple[int, float, float]] = []
+        settle = _settle_n(period)
+        changes: list[tuple[int, int]] = []
         for k, tk in enumerate(t):
+            if _settle_n(period) != settle:
+                settle = _settle_n(period)
+                changes.append((k, settle))
             if last is not None and tk - last <= gap_s:
                 dt = tk - last
                 if not seen:
@@ -264,20 +368,25 @@ class Detector:
                     if dt > hold * period:
                         holds.append((k, last, period))
             last = tk
+            self._periods.append(period)
         self.period_s, self.period_samples = period, seen
         out: list[tuple[float, float, float | None, float | None, int, bool]] = []
         done = 0
+        # Repeats put in, by the row they come before: a reading's call starts with its repeats.
+        inserted: list[tuple[int, int]] = []
         for k, since, then in holds:
             repeats = min(_settle_n(then) - 1, round((t[k] - since) / then) - 1)
             source = (p[k - 1], _at(q, k - 1), _at(i, k - 1)) if k > 0 else self._held
             if repeats <= 0 or source is None:
                 continue
             out += [(t[j], p[j], _at(q, j), _at(i, j), j, True) for j in range(done, k)]
+            inserted.append((k, repeats))
             out += [(since + n * then, *source, k - 1, False) for n in range(1, repeats + 1)]
             done = k
         if not out:
-            return None
+            return None, changes
         out += [(t[j], p[j], _at(q, j), _at(i, j), j, True) for j in range(done, len(t))]
+        at_sample = [(k + sum(n for r, n in inserted if r < k), count) for k, count in changes]
         times, powers, reactive, current, rows, real = zip(*out, strict=True)
         return (
             list(times),
@@ -286,7 +395,7 @@ class Detector:
             None if i is None else [math.nan if x is None else x for x in current],
             list(rows),
             list(real),
-        )
+        ), at_sample
 
     @staticmethod
     def _anchor(
@@ -313,6 +422,7 @@ class Detector:
         new_level: float,
         win_q: deque[float],
         win_i: deque[float],
+        meter: _Meter,
     ) -> Step:
         tail = trans[-n_settle:]
         sign = 1.0 if new_level >= level else -1.0
@@ -324,6 +434,7 @@ class Detector:
         switch = next(k for k, jump in enumerate(jumps) if jump >= 0.5 * max(jumps))
         return Step(
             index=trans[switch][0],
+            confirmed=meter.confirmed,
             t=trans[switch][1],
             dp=new_level - level,
             dq=_mean_delta(win_q, [s[3] for s in tail]),
@@ -332,11 +443,20 @@ class Detector:
             level_after=new_level,
             overshoot_w=max(0.0, overshoot),
             transient_s=max(0.0, tail[0][1] - trans[0][1]),
+            floor_w=meter.floor_w,
+            noise_w=meter.noise_w,
+            threshold_w=meter.threshold_w,
+            period_s=meter.period_s,
         )
 
 
 def _settle_n(period_s: float) -> int:
     return 3 if period_s <= 5.0 else 2
+
+
+def _row(rows: Sequence[int], real: list[bool] | None, k: int) -> int:
+    """The batch row a sample is processed with: a repeat of a held reading goes with the reading after it."""
+    return rows[k] if real is None or real[k] else rows[k] + 1
 
 
 def _at(column: list[float] | None, k: int) -> float | None:

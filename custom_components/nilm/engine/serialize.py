@@ -116,6 +116,7 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
     engine.ledger.period_end = ledger["period_end"]
     engine.detector.noise_w = float(data["detector"]["noise_w"])
     engine.detector.period_s = float(data["detector"]["period_s"])
+    engine.noise_w, engine.period_s = engine.detector.noise_w, engine.detector.period_s
     engine.hourly_minima.extend((int(h), float(m)) for h, m in data["hourly_minima"])
     engine.baseload_w = float(data["baseload_w"])
     engine.last_t = None if data["last_t"] is None else float(data["last_t"])
