@@ -281,6 +281,12 @@ def evaluate(
                 # Rows are pre-filtered, so the engine keeps them all and its columns line up with them.
                 if column is not None and column.size == rows.size:
                     estimates[name][rows - split] = column
+                earlier = update.backfill.get(appliance_id)
+                if earlier is not None and rows.size:
+                    # The readings before this call that a step confirmed in it covers: the last kept rows.
+                    at = int(np.searchsorted(kept, rows[0]))
+                    back = kept[at - earlier.size : at]
+                    estimates[name][back[back >= split] - split] = earlier[back >= split]
         start = stop
         if progress and start >= next_report:
             print(

@@ -1,9 +1,10 @@
 """The engine's output does not depend on how readings are batched.
 
 Home Assistant feeds one reading per call (a sensor source) or a few seconds of readings (the meter's
-webhook); a replay feeds hours per call. A step takes effect from the reading that confirmed it and every
-decision is judged with the meter as it stood then, so all of these give the same events, the same power
-per reading and the same energy.
+webhook); a replay feeds hours per call. Every decision is judged with the meter as it stood at its reading,
+and each reading's power is final once the step covering it is confirmed (readings of earlier calls come
+back in `Update.backfill`), so all of these give the same events, the same power per reading and the same
+energy.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def _feed(
         events += [("revised", e.id, e.status, e.appliance_id) for e in update.revised]
         for appliance_id, values in column.items():
             powers.setdefault(appliance_id, np.zeros(n))[a:b] = values
+        # Readings of earlier calls that a step confirmed in this one covers.
+        for appliance_id, values in update.backfill.items():
+            powers.setdefault(appliance_id, np.zeros(n))[a - values.size : a] = values
     return events, powers
 
 

@@ -116,6 +116,27 @@ def test_large_batches_between_label_chances_change_nothing(
     assert metrics[0]["appliances"]["kettle"]["labels"] == 5
 
 
+def test_one_reading_per_call_scores_as_large_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test rows fed one per call (as a sensor source feeds Home Assistant): the same metrics."""
+    data = tmp_path / "house.csv"
+    _house(data, days=0.25)
+    text = data.read_text(encoding="utf-8").splitlines()
+    # A repeated timestamp in the test period: a row no engine sees, so the backfill must skip it.
+    text.insert(4000, text[4000])
+    data.write_text("\n".join(text) + "\n", encoding="utf-8")
+    batched, single = tmp_path / "batched.json", tmp_path / "single.json"
+    assert main([str(data), "--json", str(batched), "--quiet"]) == 0
+    monkeypatch.setattr(evaluate, "TEST_BATCH", 1)
+    assert main([str(data), "--json", str(single), "--quiet"]) == 0
+    metrics = [json.loads(path.read_text()) for path in (batched, single)]
+    for m in metrics:
+        del m["engine_seconds"], m["samples_per_second"]
+    assert metrics[0] == metrics[1]
+    assert metrics[0]["appliances"]["kettle"]["switch_f1"] > 0.9
+
+
 @pytest.mark.parametrize(
     "names",
     [("Fridge", "fridge"), ("k" * 70 + "  one", "k" * 70 + "  two")],

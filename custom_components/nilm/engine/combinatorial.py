@@ -36,6 +36,8 @@ class CombinatorialEngine(Engine):
         """Detect and label events as the Engine does, then replace its powers with the CO estimate."""
         own: dict[str, NDArray[np.float64]] = {}
         update = super().feed_arrays(t, p, q, i, v, pf, powers=own)
+        # The search decides each sample alone: nothing of the tracker's to give earlier readings.
+        update.backfill.clear()
         if powers is None or update.accepted == 0:
             return update
         t_arr = np.asarray(t, dtype=np.float64).ravel()

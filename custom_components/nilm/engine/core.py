@@ -39,6 +39,8 @@ MAX_NAME_LENGTH = 64
 MAX_ABS_POWER_W = 1.0e6
 # Timestamps outside 1970..2100 are clock faults; one far in the future would block every later reading.
 MAX_T = 4_102_444_800.0
+# Readings back a step's powers are given to (its switch to its confirmation): beyond the longest transition.
+BACKFILL_ROWS = 2048
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
 # At sampling periods this coarse, an ON may be two appliances switching on within one sample.
@@ -105,6 +107,8 @@ class Engine:
         self.appliance_seq = 0
         self.learning: Learning | None = None
         self.baseload_w = 0.0
+        # The mains of the last readings fed with `powers`: what a step confirmed later gives back powers for.
+        self._recent_w: FloatArray = np.empty(0)
         # The meter as of the last step (its noise and period), for classification: the same whether the
         # readings came one at a time or in a replay's large batches.
         self.noise_w = 0.0
@@ -183,6 +187,7 @@ class Engine:
                 self._recheck(step.t, step.level_w, step.floor_w)
                 continue
             self.noise_w, self.period_s = step.noise_w, step.period_s
+            running = set() if powers is None else set(self.tracker.appliance_powers())
             settled = self._settled_inrush(step)
             if settled is None:
                 update.events.extend(self._on_step(step))
@@ -192,11 +197,48 @@ class Engine:
                 on, *shared = settled
                 _add_revised(update, on)
                 update.events.extend(shared)
+            if powers is not None:
+                self._backfill(step, running, p_arr, powers, update)
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
         self._update_baseload()
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
+        # Only callers that take powers get backfill; for the others the readings are not kept.
+        self._recent_w = (
+            np.empty(0)
+            if powers is None
+            else np.concatenate([self._recent_w, p_arr])[-BACKFILL_ROWS:]
+        )
         return update
+
+    def _backfill(
+        self,
+        step: Step,
+        running: set[str],
+        p: FloatArray,
+        powers: dict[str, FloatArray],
+        update: Update,
+    ) -> None:
+        """Give the readings from a step's switch to its confirmation the powers it set (fixed-lag estimate).
+
+        Readings of this call are rewritten in `powers`; those of earlier calls (the mains of the last
+        BACKFILL_ROWS readings is kept for them) go to `update.backfill`.
+        """
+        now = self.tracker.appliance_powers()
+        first = max(step.index, 0)
+        earlier = self._recent_w[self._recent_w.size - min(-step.index, self._recent_w.size) :]
+        if step.index >= 0:
+            earlier = earlier[:0]
+        for appliance_id in running | set(now):
+            power = now[appliance_id][0] if appliance_id in now else 0.0
+            if step.confirmed > first:
+                column = powers.setdefault(appliance_id, np.zeros(p.size))
+                if column.size == p.size:
+                    column[first : step.confirmed] = power * self.tracker.shares(
+                        p[first : step.confirmed]
+                    )
+            if earlier.size:
+                update.backfill[appliance_id] = power * self.tracker.shares(earlier)
 
     def mark_gap(self) -> None:
         """The source was lost: no step or energy is measured across the outage."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from .detector import Step
 
 type EventKind = Literal["on", "off"]
@@ -111,11 +114,15 @@ class Update:
     becomes its net step, identified anew; an unidentified ON whose load ran long enough to be named.
     `steps` holds every step the detector confirmed, the fall that settled an inrush included (it makes no
     event of its own): what event detection is judged on.
+    `backfill` (with `powers` requested) holds, per appliance, its power over readings of earlier calls that a
+    step confirmed in this call covers (from its switch to its confirmation), oldest first: each reading's
+    estimate is final once the step covering it is confirmed, however the readings were batched.
     """
 
     events: list[Event] = field(default_factory=list)
     revised: list[Event] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    backfill: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     accepted: int = 0
     dropped: int = 0
 
