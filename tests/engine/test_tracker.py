@@ -82,13 +82,32 @@ def test_learned_run_length_sets_the_timeout() -> None:
     tracker.switch_on("k", "on", 2000.0, 0.0, "e1")
     tracker.switch_off([("k", "on")], 300.0, "e2")
     tracker.switch_on("k", "on", 2000.0, 1000.0, "e3")
-    # One and a half times the longest run.
-    assert tracker.next_expiry() == 1000.0 + 450.0
-    assert tracker.recheck(1000.0 + 449.0, None, 0.0) == []
-    assert len(tracker.recheck(1000.0 + 451.0, None, 0.0)) == 1
+    # After one run, 2.5 times it: one run says little about how long the state can run.
+    assert tracker.next_expiry() == 1000.0 + 750.0
+    tracker.undo("e3")
+    for k in range(4):
+        tracker.switch_on("k", "on", 2000.0, 2000.0 * (k + 1), f"r{k}")
+        tracker.switch_off([("k", "on")], 2000.0 * (k + 1) + 200.0, f"s{k}")
+    tracker.switch_on("k", "on", 2000.0, 20_000.0, "e3")
+    # After five runs, 1.7 times the longest (300 s).
+    assert tracker.next_expiry() == pytest.approx(20_000.0 + 510.0)
+    assert tracker.recheck(20_000.0 + 509.0, None, 0.0) == []
+    assert len(tracker.recheck(20_000.0 + 511.0, None, 0.0)) == 1
     # The mains still holds it: the load stays, as an unknown one whose OFF ends no kettle.
     assert list(tracker.unknown) == ["e3"]
     assert tracker.next_expiry() is None
+
+
+def test_an_off_taken_back_uncounts_its_run() -> None:
+    tracker = Tracker()
+    for k in range(2):
+        tracker.switch_on("k", "on", 2000.0, 1000.0 * k, f"on{k}")
+        tracker.switch_off([("k", "on")], 1000.0 * k + 300.0, f"off{k}")
+    assert tracker.runs_seen == {("k", "on"): 2}
+    tracker.undo("off1")
+    assert tracker.runs_seen == {("k", "on"): 1}
+    tracker.undo("off0")
+    assert tracker.runs_seen == {}
 
 
 def test_shares_keep_the_sum_under_the_mains() -> None:

@@ -37,6 +37,7 @@ def to_dict(engine: Engine) -> dict[str, Any]:
         "active": [asdict(c) for c in engine.tracker.active.values()],
         "unknown_loads": [asdict(c) for c in engine.tracker.unknown.values()],
         "longest_run_s": [[a, s, v] for (a, s), v in engine.tracker.longest_run_s.items()],
+        "runs_seen": [[a, s, n] for (a, s), n in engine.tracker.runs_seen.items()],
         "last_switch": [[a, t] for a, t in engine.last_switch.items()],
         "ledger": {
             "energy_kwh": ledger.energy_kwh,
@@ -103,6 +104,9 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
         engine.tracker.unknown[load.event_id] = load
     for appliance_id, state, seconds in data["longest_run_s"]:
         engine.tracker.longest_run_s[(appliance_id, state)] = float(seconds)
+    # State written before runs were counted has none: each state then counts as seen once.
+    for appliance_id, state, count in data.get("runs_seen", []):
+        engine.tracker.runs_seen[(str(appliance_id), str(state))] = int(count)
     # State written before runs were followed across phases has no switch times.
     for appliance_id, t in data.get("last_switch", []):
         engine.last_switch[str(appliance_id)] = float(t)

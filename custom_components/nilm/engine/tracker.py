@@ -13,6 +13,10 @@ type StateKey = tuple[str, str]
 
 # Without a paired OFF, an ON older than this many times the longest run seen is not that state.
 TIMEOUT_FACTOR = 1.5
+# The longest of a few runs understates how long a state can run (a water heater seen once for 6 minutes runs
+# for hours): a margin that shrinks as runs are seen, 2.5 times the longest after one run, 1.7 after five. More
+# holds a heater taken for a kettle seen once that much longer.
+FEW_RUNS_MARGIN = 1.0
 DEFAULT_MAX_ON_S = 6 * 3600.0
 MIN_TIMEOUT_S = 300.0
 # Below this share of its power left in the mains, a state cannot still be on.
@@ -53,6 +57,7 @@ class Tracker:
         self.active: dict[StateKey, Component] = {}
         self.unknown: dict[str, Component] = {}
         self.longest_run_s: dict[StateKey, float] = {}
+        self.runs_seen: dict[StateKey, int] = {}
         # What each OFF closed, and the longest runs it set: (the run before, None if none; the run set).
         self._closed_by: OrderedDict[
             str, tuple[list[Component], dict[StateKey, tuple[float | None, float]]]
@@ -99,6 +104,7 @@ class Tracker:
             component = self.active.pop(key, None)
             if component is None:
                 continue
+            self.runs_seen[key] = self.runs_seen.get(key, 0) + 1
             before = self.longest_run_s.get(key)
             run = t - component.since
             if before is None or run > before:
@@ -143,8 +149,13 @@ class Tracker:
         for component in closed:
             if component.appliance_id == UNKNOWN:
                 self.unknown.setdefault(component.state, component)
+                continue
+            key = (component.appliance_id, component.state)
+            self.active.setdefault(key, component)
+            if self.runs_seen.get(key, 0) > 1:
+                self.runs_seen[key] -= 1
             else:
-                self.active.setdefault((component.appliance_id, component.state), component)
+                self.runs_seen.pop(key, None)
 
     def forget(self, appliance_id: str) -> None:
         """Drop everything known about an appliance (deleted or merged away)."""
@@ -152,6 +163,8 @@ class Tracker:
             del self.active[key]
         for key in [k for k in self.longest_run_s if k[0] == appliance_id]:
             del self.longest_run_s[key]
+        for key in [k for k in self.runs_seen if k[0] == appliance_id]:
+            del self.runs_seen[key]
         for load in self.unknown.values():
             if load.owner == appliance_id:
                 load.owner = None
@@ -193,7 +206,10 @@ class Tracker:
     def limit_s(self, key: StateKey) -> float:
         """How long a state may stay on without an OFF: a multiple of its longest run, once it has one."""
         longest = self.longest_run_s.get(key)
-        return DEFAULT_MAX_ON_S if longest is None else max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * longest)
+        if longest is None:
+            return DEFAULT_MAX_ON_S
+        factor = TIMEOUT_FACTOR + FEW_RUNS_MARGIN / max(1, self.runs_seen.get(key, 1))
+        return max(MIN_TIMEOUT_S, factor * longest)
 
     def session_limit_s(self, appliance_id: str) -> float:
         """How long a load that started within an appliance's run may count as that appliance."""
