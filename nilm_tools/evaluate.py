@@ -276,16 +276,16 @@ def evaluate(
             for s in update.steps:
                 detected.extend([(s.t, s.dp)] * max(1, parts[s.t]))
             test_events.extend(update.events)
+            # The readings before this call that a step confirmed in it covers: the last kept rows.
+            before = kept[: int(np.searchsorted(kept, start))]
             for name, appliance_id in appliance_of.items():
                 column = powers.get(appliance_id)
                 # Rows are pre-filtered, so the engine keeps them all and its columns line up with them.
                 if column is not None and column.size == rows.size:
                     estimates[name][rows - split] = column
                 earlier = update.backfill.get(appliance_id)
-                if earlier is not None and rows.size:
-                    # The readings before this call that a step confirmed in it covers: the last kept rows.
-                    at = int(np.searchsorted(kept, rows[0]))
-                    back = kept[at - earlier.size : at]
+                if earlier is not None:
+                    back = before[max(0, before.size - earlier.size) :]
                     estimates[name][back[back >= split] - split] = earlier[back >= split]
         start = stop
         if progress and start >= next_report:
@@ -352,11 +352,11 @@ class LabelChances:
         self._before, self._after = before, after
         self._starts: FloatArray = np.empty(0)
         self._ends: FloatArray = np.empty(0)
-        self._needy: frozenset[str] = frozenset()
+        self._needy: frozenset[str] | None = None
 
     def update(self, needy: frozenset[str]) -> None:
         """Keep the windows of these appliances only (merged, so they are disjoint and in order)."""
-        if needy == self._needy and self._starts.size:
+        if needy == self._needy:
             return
         self._needy = needy
         times = np.array([e.t for e in self._truth if e.appliance in needy])

@@ -34,10 +34,8 @@ class CombinatorialEngine(Engine):
         powers: dict[str, NDArray[np.float64]] | None = None,
     ) -> Update:
         """Detect and label events as the Engine does, then replace its powers with the CO estimate."""
-        own: dict[str, NDArray[np.float64]] = {}
-        update = super().feed_arrays(t, p, q, i, v, pf, powers=own)
-        # The search decides each sample alone: nothing of the tracker's to give earlier readings.
-        update.backfill.clear()
+        # The tracker's powers are not asked for: the search decides each sample alone.
+        update = super().feed_arrays(t, p, q, i, v, pf)
         if powers is None or update.accepted == 0:
             return update
         t_arr = np.asarray(t, dtype=np.float64).ravel()

@@ -226,19 +226,18 @@ class Engine:
         """
         now = self.tracker.appliance_powers()
         first = max(step.index, 0)
-        earlier = self._recent_w[self._recent_w.size - min(-step.index, self._recent_w.size) :]
-        if step.index >= 0:
-            earlier = earlier[:0]
+        back = min(max(-step.index, 0), self._recent_w.size)
+        # The share of the mains each reading leaves the appliances, the same for all of them.
+        here = self.tracker.shares(p[first : step.confirmed])
+        earlier = self.tracker.shares(self._recent_w[self._recent_w.size - back :])
         for appliance_id in running | set(now):
             power = now[appliance_id][0] if appliance_id in now else 0.0
-            if step.confirmed > first:
+            if here.size:
                 column = powers.setdefault(appliance_id, np.zeros(p.size))
                 if column.size == p.size:
-                    column[first : step.confirmed] = power * self.tracker.shares(
-                        p[first : step.confirmed]
-                    )
+                    column[first : step.confirmed] = power * here
             if earlier.size:
-                update.backfill[appliance_id] = power * self.tracker.shares(earlier)
+                update.backfill[appliance_id] = power * earlier
 
     def mark_gap(self) -> None:
         """The source was lost: no step or energy is measured across the outage."""

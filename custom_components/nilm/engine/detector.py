@@ -139,10 +139,6 @@ class Detector:
         # Nor did the last reading hold through it.
         self._held = None
 
-    def floor_w(self) -> float:
-        """The lowest steady level of the last day, the hour under way included (inf before any)."""
-        return min([self.lowest_w, *(m for _, m in self.hourly_minima)])
-
     def _close_hour(self, t: float) -> None:
         """Keep the minimum of the hour that ended and start the one t falls in."""
         if math.isfinite(self.lowest_w):
@@ -153,11 +149,11 @@ class Detector:
 
     def threshold(self) -> float:
         """The step threshold: the configured minimum, raised on noisy meters."""
-        return max(
-            self.threshold_w,
-            self.NOISE_FACTOR * self.noise_w,
-            self.LOCAL_FACTOR * self.local_noise_w,
-        )
+        return self._threshold_at(self.noise_w, self.local_noise_w)
+
+    def _threshold_at(self, noise_w: float, local_noise_w: float) -> float:
+        """The step threshold for the meter's noise and the current level's."""
+        return max(self.threshold_w, self.NOISE_FACTOR * noise_w, self.LOCAL_FACTOR * local_noise_w)
 
     def process(
         self,
@@ -187,9 +183,9 @@ class Detector:
         gap_s = self.gap_s
         noise = self.noise_w
         local = self.local_noise_w
-        thr_w, noise_factor = self.threshold_w, self.NOISE_FACTOR
+        thr_w = self.threshold_w
         half_thr_w = 0.5 * thr_w
-        local_factor, local_rate = self.LOCAL_FACTOR, self.LOCAL_RATE
+        local_rate = self.LOCAL_RATE
         seen = self.noise_samples
         lowest = self.lowest_w
         hour_end = self._hour_end
@@ -263,13 +259,13 @@ class Detector:
                 # A level drifting down without a step (a slow decline) is rechecked every threshold it falls.
                 if level > fall_ref:
                     fall_ref = level
-                elif level < fall_ref - thr_w and level < fall_ref - max(
-                    thr_w, noise_factor * noise, local_factor * local
+                elif level < fall_ref - thr_w and level < fall_ref - self._threshold_at(
+                    noise, local
                 ):
                     falls.append(Fall(_row(rows, real, k), tk, level, min(day_low, lowest)))
                     fall_ref = level
                 continue
-            thr = max(thr_w, noise_factor * noise, local_factor * local)
+            thr = self._threshold_at(noise, local)
             trans.append(
                 (
                     rows[k],
@@ -306,7 +302,7 @@ class Detector:
                     confirmed,
                     floor,
                     noise,
-                    max(thr_w, noise_factor * noise, local_factor * local),
+                    self._threshold_at(noise, local),
                     self._periods[confirmed],
                 )
                 steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i, meter))
@@ -354,8 +350,9 @@ class Detector:
         settle = _settle_n(period)
         changes: list[tuple[int, int]] = []
         for k, tk in enumerate(t):
-            if _settle_n(period) != settle:
-                settle = _settle_n(period)
+            now = _settle_n(period)
+            if now != settle:
+                settle = now
                 changes.append((k, settle))
             if last is not None and tk - last <= gap_s:
                 dt = tk - last
