@@ -301,17 +301,20 @@ def test_joint_off_ends_two_appliances() -> None:
 
 
 def test_labeled_joint_off_ends_the_rest_too() -> None:
-    # Nothing is identified on its own: the user labels the joint OFF with one name.
-    engine = Engine(EngineConfig(confidence_threshold=1.01))
+    # Learn mode labels the joint OFF before the mains recheck could end anything: the label alone must.
+    engine = Engine()
     t, p, _ = levels((100, 20), (2100, 20), (4000, 20), (100, 30))
     on_a, on_b = engine.feed_arrays(t[:50], p[:50]).events
     kettle = engine.label_event(on_a.id, "kettle")
     vacuum = engine.label_event(on_b.id, "vacuum")
+    engine.start_learning("kettle", now=t[49])
     (off,) = engine.feed_arrays(t[50:], p[50:]).events
-    engine.label_event(off.id, "kettle")
+    assert off.status == "labeled"
     snap = engine.snapshot()
     assert not snap.appliances[kettle.id].on
     assert not snap.appliances[vacuum.id].on
+    # Ended by the label's rest (1.9 kW, the vacuum's), not found stale by a recheck.
+    assert snap.appliances[vacuum.id].confidence == 1.0
     # The joint step did not teach the kettle a 3.9 kW signature.
     assert engine.signatures[(kettle.id, "on")].power() == pytest.approx(2000.0, abs=5.0)
 
