@@ -14,6 +14,7 @@ from custom_components.nilm.engine.classifier import (
     inrush_feature,
     joint_candidates,
     robust_stats,
+    step_sd,
 )
 
 
@@ -145,3 +146,16 @@ def test_joint_candidates_are_the_pairs_the_gate_admits(
         and classify(magnitude, None, [Option((a, b))], noise).best is not None
     ]
     assert joint_candidates(signatures, magnitude, noise) == admitted
+
+
+def test_a_lone_candidate_far_from_its_mean_is_not_certain() -> None:
+    """The only signature that admits an event still doubts one three spreads away."""
+    kettle = _signature("kettle", [2000.0, 2010.0, 1990.0, 2005.0, 1995.0])
+    options = [Option((kettle,))]
+    near = classify(kettle.power(), None, options, noise_w=2.0)
+    assert near.confidence > 0.95
+    sd = step_sd(kettle.profile().power.spread ** 2, kettle.power(), noise_w=2.0)
+    far = classify(kettle.power() + 3.0 * sd, None, options, noise_w=2.0)
+    assert far.best is not None
+    assert far.candidates[0][2] == pytest.approx(1.0)
+    assert far.confidence == pytest.approx(0.61, abs=0.02)

@@ -104,9 +104,10 @@ def test_switch_is_timed_at_the_first_big_jump() -> None:
 
 def test_never_settling_transition_reanchors() -> None:
     """A ramp that never settles re-anchors after MAX_TRANSITION_S instead of holding forever."""
-    p = [100.0] * 5 + [100.0 + 300.0 * (k % 2) for k in range(800)]
-    detector, _ = _run(p)
-    assert detector.level_w is not None
+    p = [100.0] * 5 + [100.0 + 300.0 * (k % 2) for k in range(800)] + [1100.0] * 10
+    _, steps = _run(p)
+    # The step to 1,100 W is measured from where the flicker was re-anchored, not from 100 W 800 s before.
+    assert [(s.t, round(s.dp), round(s.level_before)) for s in steps] == [(805.0, 900, 200)]
 
 
 def test_coarse_periods_settle_on_two_samples() -> None:
