@@ -156,6 +156,14 @@ def test_a_reading_that_held_is_a_settled_level(batch: int) -> None:
     assert detector.noise_samples == 29 + 3
 
 
+def test_the_period_follows_a_meter_that_speeds_up() -> None:
+    """A minute meter that starts reporting every second reads as a 1 s meter within a few readings."""
+    t = [60.0 * k for k in range(10)] + [540.0 + k for k in range(1, 31)]
+    detector, _ = _run([100.0] * len(t), t)
+    assert detector.period_s < 1.1
+    assert detector.settle_n == 3
+
+
 def test_a_regular_meter_is_not_held() -> None:
     """A meter that reports every 6 s has a period of 6 s: nothing is repeated, levels settle on 2 samples."""
     t = [6.0 * k for k in range(20)]

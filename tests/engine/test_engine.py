@@ -507,6 +507,11 @@ def test_energy_does_not_cross_gaps_and_mark_gap_reanchors() -> None:
     engine.feed_arrays(T0 + np.arange(100.0), np.full(100, 3600.0))
     engine.feed_arrays(T0 + 10_000 + np.arange(100.0), np.full(100, 3600.0))
     assert engine.ledger.mains_kwh == pytest.approx(2 * 99 / 1000, rel=1e-6)
+    # The same readings in one call: a gap inside a batch counts no energy either.
+    replay = Engine()
+    both = np.concatenate([T0 + np.arange(100.0), T0 + 10_000 + np.arange(100.0)])
+    replay.feed_arrays(both, np.full(200, 3600.0))
+    assert replay.ledger.mains_kwh == pytest.approx(2 * 99 / 1000, rel=1e-6)
     engine.mark_gap()
     update = engine.feed_arrays(T0 + 10_101 + np.arange(50.0), np.full(50, 100.0))
     assert update.events == []
