@@ -66,6 +66,25 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     assert len(pred.read_text().splitlines()) == 1 + metrics["test_rows"]
 
 
+def test_the_macro_average_leaves_out_appliances_seldom_on(tmp_path: Path) -> None:
+    """An iron used twice in the test period is reported but not averaged (fewer than 3 ON events)."""
+    t = 1.7e9 + np.arange(20_000, dtype=float)
+    kettle = np.zeros(t.size)
+    for start in range(200, t.size - 400, 900):
+        kettle[start : start + 150] = 2000.0
+    iron = np.zeros(t.size)
+    iron[15_000:15_300] = 1200.0
+    iron[18_000:18_300] = 1200.0
+    data = tmp_path / "house.csv"
+    _write_house(data, t, 120.0 + kettle + iron, kettle=kettle, iron=iron)
+    out = tmp_path / "metrics.json"
+    assert main([str(data), "--json", str(out), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["appliances"]["iron"]["true_on_events"] == 2
+    assert metrics["macro"]["appliances"] == 1
+    assert metrics["macro"]["state_f1"] == metrics["appliances"]["kettle"]["state_f1"]
+
+
 def test_an_appliance_switching_under_50_w_is_labeled_and_scored(tmp_path: Path) -> None:
     """A 40 W lamp: the user labels its switches like any other; detection is scored on >= 50 W changes."""
     data = tmp_path / "house.csv"
@@ -359,6 +378,25 @@ def test_appliance_metrics_of_a_perfect_and_an_empty_estimate() -> None:
     assert empty["state_f1"] == 0.0
     assert empty["nep"] == 1.0
     assert empty["energy_ratio"] == 0.0
+
+
+def test_the_on_threshold_and_switches_follow_the_contract() -> None:
+    """ON is at least half the median of the readings above 20 W; a switch must hold 3 samples."""
+    t = np.arange(60, dtype=float)
+    # Runs at 1,000 W and at 300 W (median above 20 W: 300 W, so ON is >= 150 W); standby 10 W is off.
+    truth = np.array([10.0] * 10 + [300.0] * 20 + [10.0] * 10 + [1000.0] * 10 + [10.0] * 10)
+    # The estimate sees the 300 W run only at 140 W (below ON), and flickers on for 2 samples in standby.
+    estimate = truth.copy()
+    estimate[10:30] = 140.0
+    estimate[55:57] = 1000.0
+    metrics = appliance_metrics(t, truth, estimate, 3.0)
+    assert metrics["threshold_w"] == 150.0
+    assert metrics["state_precision"] == pytest.approx(10 / 12)
+    assert metrics["state_recall"] == pytest.approx(10 / 30)
+    # Truth switches 4 times. The estimate's flicker makes no ON (it holds 2 samples), but its end is an OFF
+    # that holds: 3 switches, 2 of them right.
+    assert metrics["true_on_events"] == 2
+    assert metrics["switch_f1"] == pytest.approx(prf(2, 3, 4)["f1"])
 
 
 def test_a_missing_truth_reading_is_unknown_not_off() -> None:
