@@ -84,6 +84,22 @@ def test_unknown_loads_round_trip_and_older_state_has_none() -> None:
     assert Engine.from_dict(data).tracker.unknown == {}
 
 
+def test_run_lengths_and_hourly_minima_round_trip() -> None:
+    """What timeouts and the baseload are made of survives a restart."""
+    engine, t, _ = _trained()
+    # Another hour with the kettle switched on and off closes an hour of minima and teaches a run.
+    tail = t[-1] + 1 + np.arange(3_700.0)
+    engine.feed_arrays(
+        tail, np.where((tail > tail[0] + 100) & (tail < tail[0] + 220), 2100.0, 100.0)
+    )
+    assert engine.tracker.runs_seen
+    assert engine.hourly_minima
+    restored = Engine.from_dict(json.loads(json.dumps(engine.to_dict())))
+    assert restored.tracker.runs_seen == engine.tracker.runs_seen
+    assert restored.tracker.longest_run_s == engine.tracker.longest_run_s
+    assert list(restored.hourly_minima) == list(engine.hourly_minima)
+
+
 def test_switch_times_round_trip_and_older_state_has_none() -> None:
     """After a restart a multi-state appliance is still in its run (between its phases)."""
     engine, t, _ = _trained()
