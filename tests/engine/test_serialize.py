@@ -100,6 +100,20 @@ def test_run_lengths_and_hourly_minima_round_trip() -> None:
     assert list(restored.hourly_minima) == list(engine.hourly_minima)
 
 
+def test_the_meter_as_learned_round_trips() -> None:
+    """A noisy minute meter: its noise, period, baseload and last reading time survive a restart."""
+    engine = Engine()
+    rng = np.random.default_rng(1)
+    t = T0 + 60.0 * np.arange(300)
+    engine.feed_arrays(t, 400.0 + rng.normal(0.0, 8.0, t.size))
+    restored = Engine.from_dict(json.loads(json.dumps(engine.to_dict())))
+    assert restored.detector.noise_w == engine.detector.noise_w > 5.0
+    assert restored.detector.period_s == engine.detector.period_s == pytest.approx(60.0)
+    assert restored.baseload_w == engine.baseload_w > 300.0
+    # A reading from before the restart is not counted twice.
+    assert restored.feed_arrays([t[-2]], [400.0]).dropped == 1
+
+
 def test_switch_times_round_trip_and_older_state_has_none() -> None:
     """After a restart a multi-state appliance is still in its run (between its phases)."""
     engine, t, _ = _trained()
