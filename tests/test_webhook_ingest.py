@@ -50,6 +50,9 @@ def test_catch_up_burst_then_paced() -> None:
     assert bucket.take(100.0 + wait) == 0.0
     # A clock that steps back never adds tokens.
     assert bucket.take(50.0) > 0.0
+    # An hour of silence refills the burst, not an hour of tokens.
+    granted = [bucket.take(3700.0) == 0.0 for _ in range(61)]
+    assert granted == [True] * 60 + [False]
 
 
 def test_retry_of_a_batch_is_a_duplicate_and_memory_is_bounded() -> None:
@@ -60,6 +63,12 @@ def test_retry_of_a_batch_is_a_duplicate_and_memory_is_bounded() -> None:
     assert (retry.readings, retry.accepted, retry.duplicates, retry.dropped) == ([], 0, 3, 0)
     for seq in range(1, 4):
         ingest.ingest(batch(seq, [10.0 + seq]))
+    # A retry keeps its key fresh: batch 1, retried, outlives batch 2 (a forgotten key would count its
+    # dropped sample as dropped again, not as part of a duplicate batch).
+    ingest.ingest(batch(1, [11.0]))
+    ingest.ingest(batch(4, [14.0]))
+    again = ingest.ingest(batch(1, [11.0], dropped=1))
+    assert (again.duplicates, again.dropped) == (2, 0)
     # Batch 0 was evicted; its samples are older than what was delivered since: still duplicates.
     evicted = ingest.ingest(batch(0, [1.0, 2.0]))
     assert (evicted.accepted, evicted.duplicates) == (0, 2)
