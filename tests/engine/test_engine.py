@@ -41,11 +41,12 @@ def test_feed_samples_detects_events_and_counts_bad_input() -> None:
     samples = [Sample(T0 + k, 100.0) for k in range(10)] + [
         Sample(T0 + 10 + k, 1100.0, q=5.0) for k in range(10)
     ]
-    samples += [Sample(T0 + 5, 50.0), Sample(T0 + 30, float("nan"))]
+    # Out of order, not a number, beyond any household meter (a decoding fault): dropped and counted.
+    samples += [Sample(T0 + 5, 50.0), Sample(T0 + 30, float("nan")), Sample(T0 + 31, 4.0e9)]
     update = engine.feed(samples)
     assert [round(e.dp) for e in update.events] == [1000]
     assert update.accepted == 20
-    assert update.dropped == 2
+    assert update.dropped == 3
     assert engine.feed([]).accepted == 0
     event = update.events[0]
     assert event.kind == "on"
@@ -516,6 +517,28 @@ def test_energy_does_not_cross_gaps_and_mark_gap_reanchors() -> None:
     update = engine.feed_arrays(T0 + 10_101 + np.arange(50.0), np.full(50, 100.0))
     assert update.events == []
     assert engine.ledger.mains_kwh == pytest.approx(2 * 99 / 1000 + 49 * 0.1 / 3600, rel=1e-6)
+
+
+def test_mains_energy_counts_import_only() -> None:
+    """A house exporting solar power (negative mains) draws nothing: the mains energy never goes down."""
+    t = T0 + np.arange(7201.0)
+    p = np.where(t < T0 + 3601, 1000.0, -800.0)
+    for batches in (1, 7201):
+        engine = Engine()
+        for rows in np.array_split(np.arange(t.size), batches):
+            engine.feed_arrays(t[rows], p[rows])
+        assert engine.ledger.mains_kwh == pytest.approx(1.0 + 1000.0 / 3.6e6, rel=1e-6)
+
+
+def test_one_odd_dip_does_not_set_the_baseload() -> None:
+    """A day at 300 W whose lowest level in one hour read 20 W (a glitch that held): baseload stays 300 W."""
+    engine = Engine()
+    t = T0 + np.arange(0.0, 86_400.0, 10.0)
+    p = np.full(t.size, 300.0)
+    p[(t >= T0 + 7_200) & (t < T0 + 7_260)] = 20.0
+    engine.feed_arrays(t, p)
+    assert min(m for _, m in engine.hourly_minima) == pytest.approx(20.0)
+    assert engine.baseload_w == pytest.approx(300.0)
 
 
 def test_stored_events_stay_bounded() -> None:
