@@ -161,6 +161,26 @@ def test_multi_state_appliance_learns_levels_from_plain_labels() -> None:
     assert not engine.snapshot().appliances[washer.id].on
 
 
+def test_a_state_is_steps_within_a_factor_and_states_are_bounded() -> None:
+    """1,000 and 1,500 W are one heater state (within 1.8 times); 3,500 W is another; at most 8 states."""
+    engine = Engine()
+    t, p, _ = levels(*((w, 20) for on in (1100, 1600, 3600) for w in (100, on)), (100, 20))
+    ons = [e for e in engine.feed_arrays(t, p).events if e.kind == "on"]
+    for event in ons:
+        engine.label_event(event.id, "heater")
+    assert [e.state for e in ons] == ["on", "on", "on 2"]
+    # Ten sizes, each twice the last: the ninth and tenth join the closest of the eight states.
+    sizes = [60.0 * 2**k for k in range(10)]
+    t2, p2, _ = levels(*((w, 20) for s in sizes for w in (100, 100 + s)), (100, 20), t0=t[-1] + 1)
+    ons = [e for e in engine.feed_arrays(t2, p2).events if e.kind == "on"]
+    thing = None
+    for event in ons:
+        thing = engine.label_event(event.id, "thing")
+    assert thing is not None
+    assert len(engine.appliances[thing.id].states) == 8
+    assert [e.state for e in ons[-2:]] == ["on 8", "on 8"]
+
+
 def test_labeled_level_changes_keep_the_appliance_on() -> None:
     """A labeled dip or rise of a running TV moves its level; only the full fall switches it off."""
     engine = Engine()
@@ -539,6 +559,16 @@ def test_one_odd_dip_does_not_set_the_baseload() -> None:
     engine.feed_arrays(t, p)
     assert min(m for _, m in engine.hourly_minima) == pytest.approx(20.0)
     assert engine.baseload_w == pytest.approx(300.0)
+
+
+def test_a_large_load_drifting_by_a_percent_makes_no_event() -> None:
+    """A 3 kW heater whose draw moves by 40 W with the supply voltage: no 40 W events at that level."""
+    engine = Engine()
+    t, p, _ = levels((3000, 30), (3040, 30), (3000, 30), (2960, 30), (3000, 30))
+    assert engine.feed_arrays(t, p).events == []
+    # The same 40 W at a 100 W level is a switch.
+    t2, p2, _ = levels((100, 30), (140, 30), t0=t[-1] + 1000)
+    assert [round(e.dp) for e in engine.feed_arrays(t2, p2).events] == [40]
 
 
 def test_stored_events_stay_bounded() -> None:
