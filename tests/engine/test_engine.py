@@ -608,6 +608,34 @@ def test_motor_inrush_is_part_of_its_on_event() -> None:
     assert fridge.name == "fridge"
 
 
+def test_a_small_fall_soon_after_a_rise_is_an_event_of_its_own() -> None:
+    """A kettle on, and 3 s later a 200 W lamp off: a fall returning less than half the rise is no inrush."""
+    engine = Engine()
+    t, p, _ = levels((300, 20), (1300, 3), (1100, 30))
+    events = engine.feed_arrays(t, p).events
+    assert [(e.kind, round(e.dp)) for e in events] == [("on", 1000), ("off", -200)]
+
+
+def test_one_state_ending_is_likelier_than_two_of_the_same_sum() -> None:
+    """Kettle (1 kW), lamp (100 W) and heater (900 W) on; a 1 kW fall is the kettle's, not lamp + heater."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1100, 20), (1200, 20), (2100, 20))
+    for event, name in zip(
+        engine.feed_arrays(t, p).events, ("kettle", "lamp", "heater"), strict=True
+    ):
+        engine.label_event(event.id, name)
+    t2, p2, _ = levels((1100, 20), t0=t[-1] + 1)
+    (off,) = engine.feed_arrays(t2, p2).events
+    names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+    assert (off.status, names[off.appliance_id or ""]) == ("identified", "kettle")
+    # Two states ending together are not as likely as one: the pair of the same sum is no near tie.
+    assert off.confidence > 0.8
+    assert sorted(a.name for a in engine.snapshot().appliances.values() if a.on) == [
+        "heater",
+        "lamp",
+    ]
+
+
 def test_missing_reactive_readings_are_left_out() -> None:
     engine = Engine()
     t, p, q = levels((100, 20), (1100, 20), q=(10.0, 410.0))
