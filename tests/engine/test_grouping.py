@@ -30,3 +30,9 @@ def test_group_id_is_stable_as_events_join() -> None:
     later = group_events([_event(1, 800.0), _event(2, 805.0), _event(9, 798.0)])[0]
     assert first.id == later.id
     assert later.count == 3
+
+
+def test_a_group_spans_a_few_percent_not_a_different_appliance() -> None:
+    """1,000 and 1,080 W are one device seen twice (within 8 % plus 20 W); 1,300 W is another."""
+    groups = group_events([_event(1, 1000.0), _event(2, 1080.0), _event(3, 1300.0)])
+    assert [g.event_ids for g in groups] == [("e1", "e2"), ("e3",)]
