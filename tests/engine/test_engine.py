@@ -173,11 +173,8 @@ def test_a_state_is_steps_within_a_factor_and_states_are_bounded() -> None:
     sizes = [60.0 * 2**k for k in range(10)]
     t2, p2, _ = levels(*((w, 20) for s in sizes for w in (100, 100 + s)), (100, 20), t0=t[-1] + 1)
     ons = [e for e in engine.feed_arrays(t2, p2).events if e.kind == "on"]
-    thing = None
-    for event in ons:
-        thing = engine.label_event(event.id, "thing")
-    assert thing is not None
-    assert len(engine.appliances[thing.id].states) == 8
+    thing = [engine.label_event(event.id, "thing") for event in ons][-1]
+    assert len(thing.states) == 8
     assert [e.state for e in ons[-2:]] == ["on 8", "on 8"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,9 +26,14 @@ def _trained() -> tuple[Engine, np.ndarray, np.ndarray]:
     return engine, t, p
 
 
+def _saved(engine: Engine) -> dict[str, Any]:
+    """The engine's state as it comes back from the JSON file Home Assistant keeps."""
+    return json.loads(json.dumps(engine.to_dict()))
+
+
 def test_round_trip_through_json_keeps_everything() -> None:
     engine, t, _ = _trained()
-    data = json.loads(json.dumps(engine.to_dict()))
+    data = _saved(engine)
     assert data["version"] == STATE_VERSION
     restored = Engine.from_dict(data, EngineConfig(price_per_kwh=0.3))
     assert restored.to_dict() == engine.to_dict()
@@ -78,7 +84,7 @@ def test_unknown_loads_round_trip_and_older_state_has_none() -> None:
     assert len(engine.tracker.unknown) == 1
     # Counted as part of an appliance's run: the owner survives a restart.
     next(iter(engine.tracker.unknown.values())).owner = next(iter(engine.appliances))
-    data = json.loads(json.dumps(engine.to_dict()))
+    data = _saved(engine)
     assert Engine.from_dict(data).tracker.unknown == engine.tracker.unknown
     del data["unknown_loads"]
     assert Engine.from_dict(data).tracker.unknown == {}
@@ -94,7 +100,7 @@ def test_run_lengths_and_hourly_minima_round_trip() -> None:
     )
     assert engine.tracker.runs_seen
     assert engine.hourly_minima
-    restored = Engine.from_dict(json.loads(json.dumps(engine.to_dict())))
+    restored = Engine.from_dict(_saved(engine))
     assert restored.tracker.runs_seen == engine.tracker.runs_seen
     assert restored.tracker.longest_run_s == engine.tracker.longest_run_s
     assert list(restored.hourly_minima) == list(engine.hourly_minima)
@@ -106,7 +112,7 @@ def test_the_meter_as_learned_round_trips() -> None:
     rng = np.random.default_rng(1)
     t = T0 + 60.0 * np.arange(300)
     engine.feed_arrays(t, 400.0 + rng.normal(0.0, 8.0, t.size))
-    restored = Engine.from_dict(json.loads(json.dumps(engine.to_dict())))
+    restored = Engine.from_dict(_saved(engine))
     assert restored.detector.noise_w == engine.detector.noise_w > 5.0
     assert restored.detector.period_s == engine.detector.period_s == pytest.approx(60.0)
     assert restored.baseload_w == engine.baseload_w > 300.0
@@ -120,7 +126,7 @@ def test_switch_times_round_trip_and_older_state_has_none() -> None:
     tail = t[-1] + 1 + np.arange(60.0)
     engine.feed_arrays(tail, np.where(tail < tail[0] + 30, 100.0, 2100.0))
     assert engine.last_switch
-    data = json.loads(json.dumps(engine.to_dict()))
+    data = _saved(engine)
     assert Engine.from_dict(data).last_switch == engine.last_switch
     del data["last_switch"]
     assert Engine.from_dict(data).last_switch == {}

@@ -25,15 +25,21 @@ from nilm_tools.evaluate import (
 )
 
 
+def _kettle(n: int) -> np.ndarray:
+    """A 2 kW kettle on for 150 s every 900 s."""
+    kettle = np.zeros(n)
+    for start in range(200, n - 400, 900):
+        kettle[start : start + 150] = 2000.0
+    return kettle
+
+
 def _house(path: Path, days: float = 1.0, seed: int = 3, lamp_w: float = 100.0) -> None:
     """A 1 Hz house with a kettle (2 kW) and a lamp (100 W unless said) switching on and off many times."""
     rng = np.random.default_rng(seed)
     n = int(days * 86_400 / 4)
     t = 1.7e9 + np.arange(n, dtype=float)
-    kettle = np.zeros(n)
+    kettle = _kettle(n)
     lamp = np.zeros(n)
-    for start in range(200, n - 400, 900):
-        kettle[start : start + 150] = 2000.0
     for start in range(500, n - 800, 1300):
         lamp[start : start + 600] = lamp_w
     _write_house(path, t, 120.0 + kettle + lamp + rng.normal(0, 2, n), kettle=kettle, lamp=lamp)
@@ -69,9 +75,7 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
 def test_the_macro_average_leaves_out_appliances_seldom_on(tmp_path: Path) -> None:
     """An iron used twice in the test period is reported but not averaged (fewer than 3 ON events)."""
     t = 1.7e9 + np.arange(20_000, dtype=float)
-    kettle = np.zeros(t.size)
-    for start in range(200, t.size - 400, 900):
-        kettle[start : start + 150] = 2000.0
+    kettle = _kettle(t.size)
     iron = np.zeros(t.size)
     iron[15_000:15_300] = 1200.0
     iron[18_000:18_300] = 1200.0
