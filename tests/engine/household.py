@@ -18,6 +18,22 @@ from custom_components.nilm.engine import Engine
 type Floats = NDArray[np.float64]
 
 DATA = Path(__file__).parent / "data"
+T0 = 1_700_000_000.0
+
+
+def levels(
+    *segments: tuple[float, int],
+    q: tuple[float, ...] | None = None,
+    t0: float = T0,
+    period_s: float = 1.0,
+):
+    """A stream of steady segments (power, samples), 1 Hz unless told, with optional reactive power."""
+    p = np.concatenate([np.full(n, w) for w, n in segments])
+    t = t0 + period_s * np.arange(p.size, dtype=float)
+    if q is None:
+        return t, p, None
+    qs = np.concatenate([np.full(n, v) for v, (_, n) in zip(q, segments, strict=True)])
+    return t, p, qs
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from household import T0, levels
 import numpy as np
 import pytest
 
@@ -17,23 +18,6 @@ from custom_components.nilm.engine import (
     UnknownGroupError,
 )
 from custom_components.nilm.engine.eventlog import MAX_KEPT_EVENTS
-
-T0 = 1_700_000_000.0
-
-
-def levels(
-    *segments: tuple[float, int],
-    q: tuple[float, ...] | None = None,
-    t0: float = T0,
-    period_s: float = 1.0,
-):
-    """A stream of steady segments (power, samples), 1 Hz unless told, with optional reactive power."""
-    p = np.concatenate([np.full(n, w) for w, n in segments])
-    t = t0 + period_s * np.arange(p.size, dtype=float)
-    if q is None:
-        return t, p, None
-    qs = np.concatenate([np.full(n, v) for v, (_, n) in zip(q, segments, strict=True)])
-    return t, p, qs
 
 
 def test_feed_samples_detects_events_and_counts_bad_input() -> None:
@@ -84,6 +68,50 @@ def test_paired_off_seen_before_the_label_is_identified_then() -> None:
     kettle = engine.label_event(on.id, "kettle")
     assert not kettle.on
     assert (off.status, off.appliance_id) == ("identified", kettle.id)
+
+
+def test_confirming_an_on_after_its_off_does_not_switch_it_on_again() -> None:
+    """The user labels an ON the engine had named, after its OFF: the run is over, the appliance off."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20))
+    engine.label_event(engine.feed_arrays(t, p).events[0].id, "toaster")
+    t, p, _ = levels((100, 20), (800, 60), (100, 20), t0=t[-1] + 1)
+    on, off = engine.feed_arrays(t, p).events
+    toaster = engine.label_event(on.id, "toaster")
+    assert not toaster.on
+    assert (off.status, off.appliance_id) == ("identified", toaster.id)
+
+
+def test_correcting_an_on_after_its_off_moves_the_off_along() -> None:
+    """An ON taken for the toaster is the coffee maker's: so is the OFF that ended it, and the toaster is off."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20))
+    engine.label_event(engine.feed_arrays(t, p).events[0].id, "toaster")
+    t, p, _ = levels((100, 20), (800, 8), (100, 20), (800, 30), t0=t[-1] + 1)
+    on, off, next_on = engine.feed_arrays(t, p).events
+    toaster = next_on.appliance_id
+    coffee = engine.label_event(on.id, "coffee maker")
+    assert (off.status, off.appliance_id) == ("identified", coffee.id)
+    assert not coffee.on
+    # The next pulse, still on, was named the toaster; the correction does not end it.
+    assert engine.snapshot().appliances[toaster].on
+    # Labeled again as the coffee maker, its earlier run is ended and this one stays on.
+    engine.label_event(next_on.id, "coffee maker")
+    engine.label_event(on.id, "coffee maker")
+    assert engine.snapshot().appliances[coffee.id].on
+    assert not engine.snapshot().appliances[toaster].on
+
+
+def test_an_off_the_user_named_keeps_its_name_when_its_on_is_relabeled() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20))
+    on, off = engine.feed_arrays(t, p).events
+    engine.label_event(on.id, "toaster")
+    toaster = engine.label_event(off.id, "toaster")
+    grill = engine.label_event(on.id, "grill")
+    assert off.appliance_id == toaster.id
+    # Its OFF is the toaster's in the user's words, so the grill's run has none of its own.
+    assert grill.on
 
 
 def test_one_label_creates_the_appliance_and_identifies_the_next_use() -> None:
@@ -411,7 +439,9 @@ def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:
         use(name, seconds)
     tv = engine.snapshot().appliances[engine.events("labeled")[0].appliance_id or ""]
     assert tv.name == "tv"
-    t, p, _ = levels((100, 20), (200, 600), t0=t0)
+    # Minutes after the TV's run: no pulse train, so only the run to come can tell whose this ON is.
+    engine.feed_arrays(*levels((100, 120), t0=t0)[:2])
+    t, p, _ = levels((100, 20), (200, 600), t0=t0 + 120)
     powers: dict[str, np.ndarray] = {}
     update = engine.feed_arrays(t[:30], p[:30])
     (on,) = update.events

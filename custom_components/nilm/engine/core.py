@@ -31,6 +31,7 @@ from .model import (
     UnknownGroupError,
     Update,
 )
+from .runs import Run, RunHistory
 from .tracker import UNKNOWN, Tracker
 
 DEFAULT_STATE = "on"
@@ -120,6 +121,7 @@ class Engine:
         self.gap_pending = False
         # Unknown loads already reconsidered (each is, once).
         self.reconsidered: set[str] = set()
+        self.runs = RunHistory()
 
     # ----------------------------------------------------------------- feeding
     def feed(self, samples: Sequence[Sample]) -> Update:
@@ -453,7 +455,7 @@ class Engine:
         event.di = None if event.di is None or step.di is None else event.di + step.di
         event.pf = step_power_factor(event.dp, event.dq)
         event.level_w = step.level_after
-        self.tracker.undo(event.id)
+        self._undo(event.id)
         shared: list[Event] = []
         if event.status == "labeled" and event.appliance_id is not None:
             self._apply_label(event, event.appliance_id, None)
@@ -481,7 +483,7 @@ class Engine:
         best = decision.best
         if best is not None and best.lead.appliance_id == UNKNOWN:
             # The OFF of a load whose ON was not identified: it ends that load and stays unidentified.
-            self.tracker.switch_off([(UNKNOWN, best.lead.state)], event.t, event.id)
+            self._switch_off([(UNKNOWN, best.lead.state)], event)
             event.status = "unidentified"
             return []
         event.candidates = [c for c in decision.candidates if c[0] != UNKNOWN]
@@ -515,9 +517,15 @@ class Engine:
     def _options(self, event: Event) -> list[Option]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
         if event.kind == "on":
-            # A state already on switching on again means its OFF was missed: possible, not likely.
+            # A state already on switching on again means its OFF was missed: possible, not likely. A run
+            # of this size that just ended is likely this load pulsing: its length says whose it was.
+            previous = self.runs.previous(event.t, abs(event.dp))
             options = [
-                Option((sig,), prior=ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
+                Option(
+                    (sig,),
+                    prior=(ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
+                    + (0.0 if previous is None else self.runs.fit(key, previous)),
+                )
                 for key, sig in self.signatures.items()
             ]
             if self.period_s >= JOINT_ON_PERIOD_S:
@@ -554,8 +562,7 @@ class Engine:
         if event.kind == "on":
             self.tracker.switch_on(lead.appliance_id, lead.state, event.dp, event.t, event.id)
         else:
-            keys = [(sig.appliance_id, sig.state) for sig in option.signatures]
-            self.tracker.switch_off(keys, event.t, event.id)
+            self._switch_off([(sig.appliance_id, sig.state) for sig in option.signatures], event)
         record = self.appliances[lead.appliance_id]
         record.confidence = event.confidence
         record.last_event_id = event.id
@@ -613,7 +620,7 @@ class Engine:
         record = self.appliances[appliance_id]
         self._unlearn(event)
         # Whatever an earlier identification of this event switched is taken back first.
-        self.tracker.undo(event.id)
+        self._undo(event.id)
         event.status = "labeled"
         event.appliance_id = record.id
         event.confidence = 1.0
@@ -633,6 +640,8 @@ class Engine:
         state = state or self._state_for(record, magnitude)
         event.state = state
         signature = self._learn(record, state, event)
+        if self._end_as_before(event, record.id, state):
+            return
         # The appliance may have gone off since: the first later unexplained OFF of this size is its OFF.
         for later in self.event_log.after(event):
             if later.kind == "on" and later.appliance_id == record.id:
@@ -650,8 +659,36 @@ class Engine:
                     later.confidence = decision.confidence
                     later.candidates = decision.candidates
                     self._switched(record.id, later.t)
+                    self.runs.learn((record.id, state), later.id, later.t - event.t)
                     return
         self.tracker.switch_on(record.id, state, magnitude, event.t, event.id)
+
+    def _end_as_before(self, on: Event, appliance_id: str, state: str) -> bool:
+        """A labeled ON whose run an OFF already ended (as whatever the engine took the ON for) ends there.
+
+        The user confirming or correcting an ON after its OFF moves that run, OFF included, to the named
+        appliance, instead of switching it on again. False if no remembered OFF ended its run.
+        """
+        ended = self.tracker.closed_with(on.id)
+        off = None if ended is None else self.event_log.find(ended[0])
+        if ended is None or off is None:
+            return False
+        if off.status == "labeled" and off.appliance_id != appliance_id:
+            return False
+        # Reopen what the OFF ended, less the ON's old run, and end it again with this appliance's.
+        self._undo(off.id)
+        self.tracker.undo(on.id)
+        if off.status != "labeled":
+            off.appliance_id, off.state, off.status = appliance_id, state, "identified"
+        # The appliance may be on again since (the element's next pulse): that run stays.
+        key = (appliance_id, state)
+        later = self.tracker.active.pop(key, None)
+        self.tracker.switch_on(appliance_id, state, abs(on.dp), on.t, on.id)
+        self._switch_off([key, *ended[1]], off)
+        if later is not None and later.since > off.t:
+            self.tracker.active[key] = later
+        self._switched(appliance_id, off.t)
+        return True
 
     def _level_rise(self, event: Event, record: ApplianceRecord, magnitude: float) -> bool:
         """A labeled rise that only raises the level of the appliance's running state; true if it was."""
@@ -688,7 +725,23 @@ class Engine:
         else:
             # The step is not this state's alone: the rest is whatever else was on and matches it.
             keys += self._explain_rest(event, magnitude - component.power_w, record.id)
-        self.tracker.switch_off(keys, event.t, event.id)
+        self._switch_off(keys, event)
+
+    def _switch_off(self, keys: list[tuple[str, str]], event: Event) -> None:
+        """An OFF ends these states or loads; each run it ends is remembered, and taught if a label names it."""
+        for component in self.tracker.switch_off(keys, event.t, event.id):
+            run = event.t - component.since
+            self.runs.record(Run(event.id, event.t, component.power_w, run))
+            on = self.event_log.find(component.event_id)
+            if (event.status == "labeled" and event.appliance_id == component.appliance_id) or (
+                on is not None and on.status == "labeled"
+            ):
+                self.runs.learn((component.appliance_id, component.state), event.id, run)
+
+    def _undo(self, event_id: str) -> None:
+        """Take back what an event switched, and the runs it ended."""
+        self.tracker.undo(event_id)
+        self.runs.undo(event_id)
 
     def _explain_rest(
         self, event: Event, rest_w: float, appliance_id: str
@@ -809,8 +862,7 @@ class Engine:
         for event in self.event_log:
             if event.appliance_id == source.id:
                 event.appliance_id = target.id
-        self.tracker.forget(source.id)
-        self.last_switch.pop(source.id, None)
+        self._forget(source.id)
         self.ledger.merge(source.id, target.id)
         del self.appliances[source.id]
         return self._view(target)
@@ -826,11 +878,16 @@ class Engine:
                 event.state = None
                 event.status = "unidentified"
                 event.confidence = 0.0
-        self.tracker.forget(record.id)
-        self.last_switch.pop(record.id, None)
+        self._forget(record.id)
         self.ledger.forget(record.id)
         del self.appliances[record.id]
         self.event_log.recount()
+
+    def _forget(self, appliance_id: str) -> None:
+        """Drop what was tracked and learned of an appliance's runs (it was deleted or merged away)."""
+        self.tracker.forget(appliance_id)
+        self.runs.forget(appliance_id)
+        self.last_switch.pop(appliance_id, None)
 
     def set_price(self, price_per_kwh: float) -> None:
         """Energy from now on costs this much per kWh."""

@@ -39,6 +39,7 @@ def to_dict(engine: Engine) -> dict[str, Any]:
         "longest_run_s": [[a, s, v] for (a, s), v in engine.tracker.longest_run_s.items()],
         "runs_seen": [[a, s, n] for (a, s), n in engine.tracker.runs_seen.items()],
         "last_switch": [[a, t] for a, t in engine.last_switch.items()],
+        "runs": engine.runs.to_dict(),
         "ledger": {
             "energy_kwh": ledger.energy_kwh,
             "period_cost": ledger.period_cost,
@@ -110,6 +111,8 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
     # State written before runs were followed across phases has no switch times.
     for appliance_id, t in data.get("last_switch", []):
         engine.last_switch[str(appliance_id)] = float(t)
+    # State written before run lengths were learned has none.
+    engine.runs.restore(data.get("runs", {"recent": [], "labeled": []}))
     ledger = data["ledger"]
     engine.ledger.energy_kwh = {str(k): float(v) for k, v in ledger["energy_kwh"].items()}
     engine.ledger.period_cost = {str(k): float(v) for k, v in ledger["period_cost"].items()}

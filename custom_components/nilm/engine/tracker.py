@@ -117,6 +117,14 @@ class Tracker:
                 self._closed_by.popitem(last=False)
         return closed
 
+    def closed_with(self, on_event_id: str) -> tuple[str, list[StateKey]] | None:
+        """The remembered OFF that ended the run an ON started, and the other states it ended."""
+        for off_event_id, (closed, _) in reversed(self._closed_by.items()):
+            if any(c.event_id == on_event_id for c in closed):
+                others = [(c.appliance_id, c.state) for c in closed if c.event_id != on_event_id]
+                return off_event_id, others
+        return None
+
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
         """A running state changes level by delta_w (a TV dimming, a PC going idle); it stays on."""
         component = self.active[key]

@@ -1,0 +1,115 @@
+"""Run lengths as evidence: a load that pulses repeats its run length, and labels say whose run that is.
+
+A coffee maker's element, a washer's drum and a magnetron switch every few seconds with steps the size of a
+toaster's or a microwave's; the step alone cannot tell them apart, how long the last pulse of that size ran
+can. Only runs a label anchors (the user named their ON or their OFF) teach a state its run lengths: runs the
+engine paired on its own would teach it its own mistakes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+import math
+from typing import Any
+
+type StateKey = tuple[str, str]
+
+# A step soon after a run of its size ended is likely that load again: pulses come seconds to a minute
+# apart. Longer, and the last run of that size is as likely another appliance's (a TV after a fridge cycle).
+TRAIN_GAP_S = 120.0
+# Two runs are of the same load's size within this share.
+SAME_SIZE_SHARE = 0.25
+# Runs remembered for the next ON (only the last TRAIN_GAP_S count) and labeled runs kept per state.
+RECENT_RUNS = 32
+LABELED_PER_STATE = 20
+# Spread of the log run length when the labeled runs agree closely (one run, equal pulses): a factor 1.65.
+MIN_LOG_SPREAD = 0.5
+# Log prior of a run length that fits a state's labeled runs; one far outside counts against, to the floor.
+FIT_BONUS = 2.0
+MISFIT_FLOOR = -6.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run that an OFF event ended: when, how large, how long."""
+
+    off_event_id: str
+    end_t: float
+    power_w: float
+    duration_s: float
+
+
+class RunHistory:
+    """The last runs of any load, and the run lengths labels taught each appliance state."""
+
+    def __init__(self) -> None:
+        """Nothing has run."""
+        self.recent: deque[Run] = deque(maxlen=RECENT_RUNS)
+        self.labeled: dict[StateKey, list[tuple[str, float]]] = {}
+
+    def record(self, run: Run) -> None:
+        """An OFF event ended a run (of any load, named or not)."""
+        self.recent.append(run)
+
+    def learn(self, key: StateKey, off_event_id: str, duration_s: float) -> None:
+        """A label anchors a run of this state: its length is the state's."""
+        runs = self.labeled.setdefault(key, [])
+        runs.append((off_event_id, duration_s))
+        del runs[:-LABELED_PER_STATE]
+
+    def undo(self, off_event_id: str) -> None:
+        """Take back what an OFF event recorded and taught (it is being relabeled)."""
+        kept = [run for run in self.recent if run.off_event_id != off_event_id]
+        if len(kept) != len(self.recent):
+            self.recent = deque(kept, maxlen=RECENT_RUNS)
+        for key, runs in list(self.labeled.items()):
+            runs[:] = [run for run in runs if run[0] != off_event_id]
+            if not runs:
+                del self.labeled[key]
+
+    def forget(self, appliance_id: str) -> None:
+        """Drop what an appliance's labels taught (it was deleted or merged away)."""
+        for key in [k for k in self.labeled if k[0] == appliance_id]:
+            del self.labeled[key]
+
+    def previous(self, t: float, power_w: float) -> float | None:
+        """How long the last run of about this size ran, if it ended within TRAIN_GAP_S before t."""
+        latest: Run | None = None
+        for run in self.recent:
+            if (
+                0.0 <= t - run.end_t <= TRAIN_GAP_S
+                and abs(run.power_w - power_w) <= SAME_SIZE_SHARE * power_w
+                and (latest is None or run.end_t > latest.end_t)
+            ):
+                latest = run
+        return None if latest is None else latest.duration_s
+
+    def fit(self, key: StateKey, duration_s: float) -> float:
+        """Log prior that a run this long is the state's, from its labeled runs (0 without any)."""
+        runs = self.labeled.get(key)
+        if not runs:
+            return 0.0
+        logs = [math.log(max(1.0, d)) for _, d in runs]
+        mean = sum(logs) / len(logs)
+        spread = max(MIN_LOG_SPREAD, math.sqrt(sum((x - mean) ** 2 for x in logs) / len(logs)))
+        z = (math.log(max(1.0, duration_s)) - mean) / spread
+        return max(MISFIT_FLOOR, FIT_BONUS - 0.5 * z * z)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the saved state."""
+        return {
+            "recent": [[r.off_event_id, r.end_t, r.power_w, r.duration_s] for r in self.recent],
+            "labeled": [
+                [appliance_id, state, event_id, duration]
+                for (appliance_id, state), runs in self.labeled.items()
+                for event_id, duration in runs
+            ],
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Read back what to_dict wrote."""
+        for event_id, end_t, power_w, duration in data["recent"]:
+            self.record(Run(str(event_id), float(end_t), float(power_w), float(duration)))
+        for appliance_id, state, event_id, duration in data["labeled"]:
+            self.learn((str(appliance_id), str(state)), str(event_id), float(duration))

@@ -1,0 +1,173 @@
+"""Run lengths as evidence: the last run of a size names the next ON of that size, by what labels taught."""
+
+from __future__ import annotations
+
+import json
+
+from household import T0, levels
+import numpy as np
+import pytest
+
+from custom_components.nilm.engine import Engine
+from custom_components.nilm.engine.runs import (
+    FIT_BONUS,
+    LABELED_PER_STATE,
+    MISFIT_FLOOR,
+    TRAIN_GAP_S,
+    Run,
+    RunHistory,
+)
+
+TOASTER = ("t", "on")
+COFFEE = ("c", "on")
+
+
+def test_previous_is_the_latest_run_of_about_this_size_within_the_gap() -> None:
+    history = RunHistory()
+    history.record(Run("e1", 100.0, 700.0, 120.0))
+    history.record(Run("e2", 110.0, 300.0, 5.0))
+    history.record(Run("e3", 105.0, 700.0, 8.0))
+    # Both 700 W runs are of this size; e3 ended last.
+    assert history.previous(150.0, 700.0) == 8.0
+    # Within a quarter of the new step is its size (300 W for a 360 W step); 420 W is no run's size.
+    assert history.previous(150.0, 360.0) == 5.0
+    assert history.previous(150.0, 420.0) is None
+    assert history.previous(150.0, 3000.0) is None
+    # Past the gap the last run says nothing; nor does a run that ended after t (a replayed OFF).
+    assert history.previous(105.0 + TRAIN_GAP_S + 1, 700.0) is None
+    assert history.previous(95.0, 700.0) is None
+
+
+def test_fit_rewards_the_labeled_run_length_and_bounds_a_misfit() -> None:
+    history = RunHistory()
+    assert history.fit(TOASTER, 120.0) == 0.0
+    history.learn(TOASTER, "e1", 120.0)
+    history.learn(TOASTER, "e2", 120.0)
+    assert history.fit(TOASTER, 120.0) == pytest.approx(FIT_BONUS)
+    # One spread (a factor 1.65 when the runs agree) away: 0.5 less.
+    assert history.fit(TOASTER, 120.0 * np.exp(0.5)) == pytest.approx(FIT_BONUS - 0.5)
+    assert history.fit(TOASTER, 6.0) == MISFIT_FLOOR
+    # Runs that vary widen the spread: a run between them fits.
+    history.learn(COFFEE, "e3", 4.0)
+    history.learn(COFFEE, "e4", 40.0)
+    assert history.fit(COFFEE, 12.0) > FIT_BONUS - 0.5
+
+
+def test_undo_forget_and_the_cap() -> None:
+    history = RunHistory()
+    for k in range(LABELED_PER_STATE + 5):
+        history.learn(TOASTER, f"e{k}", 100.0 + k)
+    assert len(history.labeled[TOASTER]) == LABELED_PER_STATE
+    assert history.labeled[TOASTER][0] == ("e5", 105.0)
+    history.record(Run("x", 10.0, 700.0, 8.0))
+    history.learn(COFFEE, "x", 8.0)
+    history.undo("x")
+    assert history.previous(20.0, 700.0) is None
+    assert COFFEE not in history.labeled
+    history.forget("t")
+    assert history.labeled == {}
+
+
+def test_state_round_trips_through_json() -> None:
+    history = RunHistory()
+    history.record(Run("e1", 100.0, 700.0, 8.0))
+    history.learn(TOASTER, "e2", 120.0)
+    restored = RunHistory()
+    restored.restore(json.loads(json.dumps(history.to_dict())))
+    assert restored.to_dict() == history.to_dict()
+    assert restored.fit(TOASTER, 120.0) == history.fit(TOASTER, 120.0)
+
+
+def _run(engine: Engine, t0: float, seconds: int, label: str | None = None) -> tuple[str, float]:
+    """One 700 W run after 20 s at 100 W; returns what its ON was named and the time after it."""
+    t, p, _ = levels((100, 20), (800, seconds), (100, 20), t0=t0)
+    on, off = engine.feed_arrays(t, p).events
+    if label is not None:
+        engine.label_event(on.id, label)
+    assert off.kind == "off"
+    return engine.appliances[on.appliance_id].name if on.appliance_id else "", t[-1] + 1
+
+
+def test_a_pulse_names_the_next_pulse_of_its_size() -> None:
+    """A toaster and a coffee maker's element both step 700 W: the toaster runs 2 minutes, the element 8 s.
+
+    The toaster is the better known (two labels), so a lone 700 W ON is the toaster; one that comes seconds
+    after an 8 s run of that size is the element pulsing again.
+    """
+    engine = Engine()
+    t0 = T0
+    for label, seconds in (("toaster", 120), ("toaster", 120), ("coffee maker", 8)):
+        _, t0 = _run(engine, t0, seconds, label)
+    toaster, coffee = engine.appliances
+    # The coffee maker's ON was taken for the toaster, its OFF too; the label moved the run, OFF included.
+    assert {key: [d for _, d in runs] for key, runs in engine.runs.labeled.items()} == {
+        (toaster, "on"): [120.0, 120.0],
+        (coffee, "on"): [8.0],
+    }
+    assert engine.events("all")[0].appliance_id == coffee
+    assert not engine.snapshot().appliances[coffee].on
+    # Minutes later (no train): the likelier appliance.
+    name, t0 = _run(engine, t0 + 600, 8)
+    assert name == "toaster"
+    # 20 s after that 8 s pulse (its 20 s at 100 W lead in): the element again.
+    name, t0 = _run(engine, t0, 8)
+    assert name == "coffee maker"
+    # After a 2-minute run of that size the toaster is the one again.
+    name, t0 = _run(engine, t0 + 600, 120)
+    name, _ = _run(engine, t0, 8)
+    assert name == "toaster"
+
+
+def test_runs_are_taught_by_labels_only_and_taken_back_by_a_relabel() -> None:
+    engine = Engine()
+    _, t0 = _run(engine, T0, 30, "toaster")
+    (key,) = engine.runs.labeled
+    # An unlabeled run of a known appliance is remembered for the next ON, but teaches nothing.
+    name, t0 = _run(engine, t0 + 600, 60)
+    assert name == "toaster"
+    assert [d for _, d in engine.runs.labeled[key]] == [30.0]
+    assert engine.runs.previous(t0, 700.0) == 60.0
+    # Relabeling that OFF as an appliance that was not running takes back the run it ended.
+    off = engine.events("all")[0]
+    engine.label_event(off.id, "other")
+    assert off.id not in [r.off_event_id for r in engine.runs.recent]
+    assert engine.runs.previous(t0, 700.0) is None
+    # Deleting the appliance forgets its runs; the saved state keeps them until then.
+    saved = json.loads(json.dumps(engine.to_dict()))
+    assert Engine.from_dict(saved).runs.to_dict() == engine.runs.to_dict()
+    engine.delete_appliance(key[0])
+    assert key not in engine.runs.labeled
+
+
+def test_a_label_long_after_teaches_the_run_its_unexplained_off_ended() -> None:
+    """The heater's ON fell out of the unknown loads followed (20 others came on since): labeling it still
+    finds its OFF, and the run between them is the heater's."""
+    engine = Engine()
+    steps = [(100.0, 20), (1600.0, 20)]
+    steps += [(1600.0 + 80 * k, 10) for k in range(1, 22)]
+    steps += [(100.0 + 80 * 21, 30)]
+    t, p, _ = levels(*steps)
+    events = engine.feed_arrays(t, p).events
+    heater_on, off = events[0], events[-1]
+    assert (off.kind, off.status) == ("off", "unidentified")
+    heater = engine.label_event(heater_on.id, "heater")
+    assert (off.status, off.appliance_id) == ("identified", heater.id)
+    assert engine.runs.labeled[(heater.id, "on")] == [(off.id, off.t - heater_on.t)]
+
+
+def test_a_labeled_off_teaches_only_its_own_appliance_s_run() -> None:
+    """A joint OFF labeled as the kettle also ends the vacuum, whose ON the engine named: the kettle's run is
+    the user's word, the vacuum's the engine's, and only the first teaches a run length."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2000, 40), (100, 20))
+    vacuum = engine.label_event(engine.feed_arrays(t, p).events[0].id, "vacuum")
+    t, p, _ = levels((100, 20), (2100, 20), (4000, 30), (100, 30), t0=t[-1] + 1)
+    on_kettle, on_vacuum = engine.feed_arrays(t[:70], p[:70]).events
+    assert on_vacuum.appliance_id == vacuum.id
+    kettle = engine.label_event(on_kettle.id, "kettle")
+    engine.start_learning("kettle", now=t[69])
+    (off,) = engine.feed_arrays(t[70:], p[70:]).events
+    assert off.status == "labeled"
+    assert not engine.snapshot().appliances[vacuum.id].on
+    assert [d for _, d in engine.runs.labeled[(kettle.id, "on")]] == [50.0]
+    assert [d for _, d in engine.runs.labeled[(vacuum.id, "on")]] == [40.0]
