@@ -60,6 +60,7 @@ def test_first_sample_after_restore_reanchors() -> None:
         lambda d: d.pop("signatures"),
         lambda d: d["appliances"].append({"id": "x"}),
         lambda d: d.update(event_seq="many"),
+        lambda d: d.update(runs={"recent": [["e1", 0.0]], "labeled": []}),
     ],
 )
 def test_unreadable_state_raises_state_error(mutate) -> None:  # type: ignore[no-untyped-def]
@@ -100,10 +101,19 @@ def test_run_lengths_and_hourly_minima_round_trip() -> None:
     )
     assert engine.tracker.runs_seen
     assert engine.hourly_minima
-    restored = Engine.from_dict(_saved(engine))
+    # Confirmed by a label, that run's length is the kettle's.
+    engine.label_event(engine.events("all")[1].id, "kettle")
+    assert engine.runs.labeled
+    assert engine.runs.recent
+    data = _saved(engine)
+    restored = Engine.from_dict(data)
     assert restored.tracker.runs_seen == engine.tracker.runs_seen
     assert restored.tracker.longest_run_s == engine.tracker.longest_run_s
     assert list(restored.hourly_minima) == list(engine.hourly_minima)
+    assert restored.runs.to_dict() == engine.runs.to_dict()
+    # State written before run lengths were learned has none.
+    del data["runs"]
+    assert Engine.from_dict(data).runs.to_dict() == {"recent": [], "labeled": []}
 
 
 def test_the_meter_as_learned_round_trips() -> None:
