@@ -387,6 +387,39 @@ def test_mains_recheck_ends_a_state_whose_off_was_missed() -> None:
     assert snap.appliances[kettle.id].confidence == 0.0
 
 
+def test_an_off_ends_a_load_whose_power_drifted_down() -> None:
+    """A 1 kW element falls to 750 W as it heats (no step): its OFF of 750 W is still its OFF."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1100, 60), (100, 30))
+    heater = engine.label_event(engine.feed_arrays(t, p).events[0].id, "heater")
+    p = np.concatenate([np.full(20, 100.0), np.linspace(1100.0, 850.0, 250), np.full(30, 100.0)])
+    update = engine.feed_arrays(t[-1] + 1 + np.arange(p.size, dtype=float), p)
+    on, off = update.events
+    assert [(e.status, e.appliance_id) for e in (on, off)] == [("identified", heater.id)] * 2
+    assert off.dp == pytest.approx(-750.0, abs=10.0)
+    # Ended by its OFF (with the confidence of that decision), not found stale by the mains recheck.
+    assert not engine.snapshot().appliances[heater.id].on
+    assert engine.snapshot().appliances[heater.id].last_event_id == off.id
+
+
+def test_a_fall_beyond_a_drift_or_above_the_load_is_not_its_off() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (1100, 60), (100, 30))
+    heater = engine.label_event(engine.feed_arrays(t, p).events[0].id, "heater")
+    # Down by 34 % without a step: more than an element drifts. Its OFF of 660 W is not the heater's ...
+    p = np.concatenate([np.full(20, 100.0), np.linspace(1100.0, 760.0, 250), np.full(30, 100.0)])
+    t = t[-1] + 1 + np.arange(p.size, dtype=float)
+    on, off = engine.feed_arrays(t, p).events
+    assert (on.appliance_id, off.status) == (heater.id, "unidentified")
+    # ... and the mains, back at the baseload, ended it.
+    assert not engine.snapshot().appliances[heater.id].on
+    # An OFF of the heater and a load no label explains together is not the heater's alone.
+    t, p, _ = levels((100, 20), (1100, 30), (1600, 30), (100, 30), t0=t[-1] + 400)
+    on, unknown_on, off = engine.feed_arrays(t, p).events
+    assert (on.appliance_id, unknown_on.status) == (heater.id, "unidentified")
+    assert off.appliance_id != heater.id
+
+
 def test_a_day_of_high_load_does_not_end_an_appliance_below_it() -> None:
     """Heating on all day sets a high baseload; once it stops, a heater below that level is still on."""
     engine = Engine()

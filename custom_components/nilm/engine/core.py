@@ -57,6 +57,10 @@ MAX_STATES_PER_APPLIANCE = 8
 STATE_RATIO = 1.8
 # Log prior of an ON for a state that is already on.
 ALREADY_ON_PRIOR = -2.0
+# A running load's power may fall by this share during its run (an element warming up, a compressor
+# settling); an OFF may then end it at its lower power, a little less likely than at the power its ON added.
+DRIFT_SHARE = 0.15
+DRIFT_PRIOR = -1.0
 # An unknown load still on after this long is classified again among the states that run this long.
 RECONSIDER_AFTER_S = 300.0
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
@@ -543,6 +547,13 @@ class Engine:
             if key in self.signatures
         ]
         options = [Option((sig,), power) for sig, power in running]
+        # The mains held less than what runs, just before this OFF: one of them may have drifted down.
+        excess = self.tracker.total_w() + self.baseload_w - (event.level_w - event.dp)
+        if excess > 0:
+            options += [
+                Option((sig,), max(power - excess, (1.0 - DRIFT_SHARE) * power), DRIFT_PRIOR)
+                for sig, power in running
+            ]
         if len(running) <= MAX_JOINT_RUNNING:
             options += [Option((a[0], b[0]), a[1] + b[1]) for a, b in combinations(running, 2)]
         # A load switched on by an unidentified ON, seen as a signature of that one step.
