@@ -70,12 +70,18 @@ def test_paired_off_seen_before_the_label_is_identified_then() -> None:
     assert (off.status, off.appliance_id) == ("identified", kettle.id)
 
 
-def test_confirming_an_on_after_its_off_does_not_switch_it_on_again() -> None:
-    """The user labels an ON the engine had named, after its OFF: the run is over, the appliance off."""
+def _with_toaster() -> tuple[Engine, float]:
+    """An engine that saw one labeled 700 W toaster run; and the time after it."""
     engine = Engine()
     t, p, _ = levels((100, 20), (800, 60), (100, 20))
     engine.label_event(engine.feed_arrays(t, p).events[0].id, "toaster")
-    t, p, _ = levels((100, 20), (800, 60), (100, 20), t0=t[-1] + 1)
+    return engine, t[-1] + 1
+
+
+def test_confirming_an_on_after_its_off_does_not_switch_it_on_again() -> None:
+    """The user labels an ON the engine had named, after its OFF: the run is over, the appliance off."""
+    engine, t0 = _with_toaster()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20), t0=t0)
     on, off = engine.feed_arrays(t, p).events
     toaster = engine.label_event(on.id, "toaster")
     assert not toaster.on
@@ -84,10 +90,8 @@ def test_confirming_an_on_after_its_off_does_not_switch_it_on_again() -> None:
 
 def test_correcting_an_on_after_its_off_moves_the_off_along() -> None:
     """An ON taken for the toaster is the coffee maker's: so is the OFF that ended it, and the toaster is off."""
-    engine = Engine()
-    t, p, _ = levels((100, 20), (800, 60), (100, 20))
-    engine.label_event(engine.feed_arrays(t, p).events[0].id, "toaster")
-    t, p, _ = levels((100, 20), (800, 8), (100, 20), (800, 30), t0=t[-1] + 1)
+    engine, t0 = _with_toaster()
+    t, p, _ = levels((100, 20), (800, 8), (100, 20), (800, 30), t0=t0)
     on, off, next_on = engine.feed_arrays(t, p).events
     toaster = next_on.appliance_id
     coffee = engine.label_event(on.id, "coffee maker")
