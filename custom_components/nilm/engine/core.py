@@ -32,7 +32,7 @@ from .model import (
     Update,
 )
 from .runs import Run, RunHistory
-from .tracker import UNKNOWN, Tracker
+from .tracker import UNKNOWN, StateKey, Tracker
 
 DEFAULT_STATE = "on"
 MAX_NAME_LENGTH = 64
@@ -125,6 +125,7 @@ class Engine:
         self.gap_pending = False
         # Unknown loads already reconsidered (each is, once).
         self.reconsidered: set[str] = set()
+        # The runs OFF events ended, and the run lengths labels taught: evidence for a pulsing load's ONs.
         self.runs = RunHistory()
 
     # ----------------------------------------------------------------- feeding
@@ -738,7 +739,7 @@ class Engine:
             keys += self._explain_rest(event, magnitude - component.power_w, record.id)
         self._switch_off(keys, event)
 
-    def _switch_off(self, keys: list[tuple[str, str]], event: Event) -> None:
+    def _switch_off(self, keys: list[StateKey], event: Event) -> None:
         """An OFF ends these states or loads; each run it ends is remembered, and taught if a label names it."""
         for component in self.tracker.switch_off(keys, event.t, event.id):
             run = event.t - component.since

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import math
 from typing import Any
 
-type StateKey = tuple[str, str]
+from .tracker import StateKey
 
 # A step soon after a run of its size ended is likely that load again: pulses come seconds to a minute
 # apart. Longer, and the last run of that size is as likely another appliance's (a TV after a fridge cycle).
