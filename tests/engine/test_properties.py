@@ -104,3 +104,38 @@ def test_state_round_trips(spec: list[tuple[float, int, float]], data: st.DataOb
     state = engine.to_dict()
     restored = Engine.from_dict(json.loads(json.dumps(state)))
     assert restored.to_dict() == state
+
+
+@FAST
+@given(levels, st.integers(min_value=1, max_value=50), st.data())
+def test_labels_at_any_time_keep_the_invariants(
+    spec: list[tuple[float, int, float]], batch: int, data: st.DataObject
+) -> None:
+    """Labels, relabels and ignores of any stored event, late or early, as users give them from the card."""
+    engine = Engine()
+    t, p = _stream(spec)
+    previous: dict[str, float] = {}
+    for start in range(0, t.size, batch):
+        engine.feed_arrays(t[start : start + batch], p[start : start + batch])
+        stored = engine.events("all")
+        for _ in range(data.draw(st.integers(min_value=0, max_value=3)) if stored else 0):
+            event = data.draw(st.sampled_from(stored))
+            if data.draw(st.integers(min_value=0, max_value=5)) == 0:
+                engine.ignore_event(event.id)
+            else:
+                name = data.draw(st.sampled_from(["kettle", "heater", "washer"]))
+                state = data.draw(st.sampled_from([None, None, "heat"]))
+                engine.label_event(event.id, name, state)
+        snap = engine.snapshot()
+        assert (
+            sum(a.power_w for a in snap.appliances.values()) <= max(0.0, snap.mains_w or 0.0) + 1e-6
+        )
+        for appliance_id, view in snap.appliances.items():
+            assert view.energy_kwh >= previous.get(appliance_id, 0.0)
+            previous[appliance_id] = view.energy_kwh
+        # Whatever runs started at a reading the engine saw, and is filed under its own state.
+        for key, component in engine.tracker.active.items():
+            assert component.since <= t[-1]
+            assert key == (component.appliance_id, component.state)
+    state = engine.to_dict()
+    assert Engine.from_dict(json.loads(json.dumps(state))).to_dict() == state
