@@ -53,6 +53,18 @@ def test_fit_rewards_the_labeled_run_length_and_bounds_a_misfit() -> None:
     assert history.fit(COFFEE, 12.0) > FIT_BONUS - 0.5
 
 
+def test_fit_follows_what_labels_teach_and_take_back() -> None:
+    history = RunHistory()
+    history.learn(TOASTER, "e1", 120.0)
+    assert history.fit(TOASTER, 8.0) == MISFIT_FLOOR
+    history.learn(TOASTER, "e2", 8.0)
+    assert history.fit(TOASTER, 8.0) > MISFIT_FLOOR
+    history.undo("e2")
+    assert history.fit(TOASTER, 8.0) == MISFIT_FLOOR
+    history.forget("t")
+    assert history.fit(TOASTER, 8.0) == 0.0
+
+
 def test_undo_forget_and_the_cap() -> None:
     history = RunHistory()
     for k in range(LABELED_PER_STATE + 5):

@@ -47,6 +47,9 @@ class RunHistory:
         """Nothing has run."""
         self.recent: deque[Run] = deque(maxlen=RECENT_RUNS)
         self.labeled: dict[StateKey, list[tuple[str, float]]] = {}
+        # Mean and spread of each state's log run lengths: weighed at every ON of a pulse train, changed
+        # only by labels.
+        self._stats: dict[StateKey, tuple[float, float]] = {}
 
     def record(self, run: Run) -> None:
         """An OFF event ended a run (of any load, named or not)."""
@@ -57,6 +60,7 @@ class RunHistory:
         runs = self.labeled.setdefault(key, [])
         runs.append((off_event_id, duration_s))
         del runs[:-LABELED_PER_STATE]
+        self._stats.pop(key, None)
 
     def undo(self, off_event_id: str) -> None:
         """Take back what an OFF event recorded and taught (it is being relabeled)."""
@@ -64,14 +68,20 @@ class RunHistory:
         if len(kept) != len(self.recent):
             self.recent = deque(kept, maxlen=RECENT_RUNS)
         for key, runs in list(self.labeled.items()):
-            runs[:] = [run for run in runs if run[0] != off_event_id]
-            if not runs:
+            kept_runs = [run for run in runs if run[0] != off_event_id]
+            if len(kept_runs) == len(runs):
+                continue
+            self._stats.pop(key, None)
+            if kept_runs:
+                runs[:] = kept_runs
+            else:
                 del self.labeled[key]
 
     def forget(self, appliance_id: str) -> None:
         """Drop what an appliance's labels taught (it was deleted or merged away)."""
         for key in [k for k in self.labeled if k[0] == appliance_id]:
             del self.labeled[key]
+            self._stats.pop(key, None)
 
     def previous(self, t: float, power_w: float) -> float | None:
         """How long the last run of about this size ran, if it ended within TRAIN_GAP_S before t."""
@@ -87,12 +97,16 @@ class RunHistory:
 
     def fit(self, key: StateKey, duration_s: float) -> float:
         """Log prior that a run this long is the state's, from its labeled runs (0 without any)."""
-        runs = self.labeled.get(key)
-        if not runs:
-            return 0.0
-        logs = [math.log(max(1.0, d)) for _, d in runs]
-        mean = sum(logs) / len(logs)
-        spread = max(MIN_LOG_SPREAD, math.sqrt(sum((x - mean) ** 2 for x in logs) / len(logs)))
+        stats = self._stats.get(key)
+        if stats is None:
+            runs = self.labeled.get(key)
+            if not runs:
+                return 0.0
+            logs = [math.log(max(1.0, d)) for _, d in runs]
+            mean = sum(logs) / len(logs)
+            spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / len(logs))
+            stats = self._stats[key] = (mean, max(MIN_LOG_SPREAD, spread))
+        mean, spread = stats
         z = (math.log(max(1.0, duration_s)) - mean) / spread
         return max(MISFIT_FLOOR, FIT_BONUS - 0.5 * z * z)
 
