@@ -10,6 +10,7 @@ from custom_components.nilm.engine import (
     Appliance,
     Engine,
     EngineConfig,
+    Event,
     InvalidNameError,
     NilmError,
     Sample,
@@ -391,37 +392,41 @@ def test_mains_recheck_ends_a_state_whose_off_was_missed() -> None:
     assert snap.appliances[kettle.id].confidence == 0.0
 
 
-def test_an_off_ends_a_load_whose_power_drifted_down() -> None:
-    """A 1 kW element falls to 750 W as it heats (no step): its OFF of 750 W is still its OFF."""
+def _heater_drifting_to(end_w: float) -> tuple[Engine, str, Event, Event, float]:
+    """A labeled 1 kW heater, then a run whose mains falls to end_w in 250 s (no step) before its OFF.
+
+    Returns the engine, the heater's id, that run's ON and OFF events and the time after the run.
+    """
     engine = Engine()
     t, p, _ = levels((100, 20), (1100, 60), (100, 30))
     heater = engine.label_event(engine.feed_arrays(t, p).events[0].id, "heater")
-    p = np.concatenate([np.full(20, 100.0), np.linspace(1100.0, 850.0, 250), np.full(30, 100.0)])
-    update = engine.feed_arrays(t[-1] + 1 + np.arange(p.size, dtype=float), p)
-    on, off = update.events
-    assert [(e.status, e.appliance_id) for e in (on, off)] == [("identified", heater.id)] * 2
+    p = np.concatenate([np.full(20, 100.0), np.linspace(1100.0, end_w, 250), np.full(30, 100.0)])
+    t = t[-1] + 1 + np.arange(p.size, dtype=float)
+    on, off = engine.feed_arrays(t, p).events
+    return engine, heater.id, on, off, t[-1] + 1
+
+
+def test_an_off_ends_a_load_whose_power_drifted_down() -> None:
+    """A 1 kW element falls to 750 W as it heats (no step): its OFF of 750 W is still its OFF."""
+    engine, heater, on, off, _ = _heater_drifting_to(850.0)
+    assert [(e.status, e.appliance_id) for e in (on, off)] == [("identified", heater)] * 2
     assert off.dp == pytest.approx(-750.0, abs=10.0)
     # Ended by its OFF (with the confidence of that decision), not found stale by the mains recheck.
-    assert not engine.snapshot().appliances[heater.id].on
-    assert engine.snapshot().appliances[heater.id].last_event_id == off.id
+    assert not engine.snapshot().appliances[heater].on
+    assert engine.snapshot().appliances[heater].last_event_id == off.id
 
 
 def test_a_fall_beyond_a_drift_or_above_the_load_is_not_its_off() -> None:
-    engine = Engine()
-    t, p, _ = levels((100, 20), (1100, 60), (100, 30))
-    heater = engine.label_event(engine.feed_arrays(t, p).events[0].id, "heater")
     # Down by 34 % without a step: more than an element drifts. Its OFF of 660 W is not the heater's ...
-    p = np.concatenate([np.full(20, 100.0), np.linspace(1100.0, 760.0, 250), np.full(30, 100.0)])
-    t = t[-1] + 1 + np.arange(p.size, dtype=float)
-    on, off = engine.feed_arrays(t, p).events
-    assert (on.appliance_id, off.status) == (heater.id, "unidentified")
+    engine, heater, on, off, t0 = _heater_drifting_to(760.0)
+    assert (on.appliance_id, off.status) == (heater, "unidentified")
     # ... and the mains, back at the baseload, ended it.
-    assert not engine.snapshot().appliances[heater.id].on
+    assert not engine.snapshot().appliances[heater].on
     # An OFF of the heater and a load no label explains together is not the heater's alone.
-    t, p, _ = levels((100, 20), (1100, 30), (1600, 30), (100, 30), t0=t[-1] + 400)
+    t, p, _ = levels((100, 20), (1100, 30), (1600, 30), (100, 30), t0=t0 + 399)
     on, unknown_on, off = engine.feed_arrays(t, p).events
-    assert (on.appliance_id, unknown_on.status) == (heater.id, "unidentified")
-    assert off.appliance_id != heater.id
+    assert (on.appliance_id, unknown_on.status) == (heater, "unidentified")
+    assert off.appliance_id != heater
 
 
 def test_a_day_of_high_load_does_not_end_an_appliance_below_it() -> None:
