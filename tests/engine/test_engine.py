@@ -19,6 +19,7 @@ from custom_components.nilm.engine import (
     UnknownGroupError,
 )
 from custom_components.nilm.engine.eventlog import MAX_KEPT_EVENTS
+from custom_components.nilm.engine.tracker import DEFAULT_MAX_ON_S
 
 
 def test_feed_samples_detects_events_and_counts_bad_input() -> None:
@@ -461,6 +462,138 @@ def test_a_state_times_out_at_its_own_row_within_a_batch() -> None:
     # The long load's own OFF ends the unknown load it became, not a kettle.
     assert later[1].status == "unidentified"
     assert not engine.tracker.unknown
+
+
+def _labeled_run(engine: Engine, t: np.ndarray, p: np.ndarray, name: str) -> Appliance:
+    """Feed one run and label its ON and OFF as `name`; returns the appliance."""
+    on, off = engine.feed_arrays(t, p).events
+    appliance = engine.label_event(on.id, name)
+    engine.label_event(off.id, name)
+    return appliance
+
+
+def test_a_labeled_on_outlasts_its_states_short_runs() -> None:
+    """A lamp seen once for 2 minutes times out after 5 (the floor); a lamp the user named stays on."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (160, 120), (100, 30), (160, 1200), (100, 60))
+    lamp = _labeled_run(engine, t[:170], p[:170], "lamp")
+    (on,) = engine.feed_arrays(t[170:200], p[170:200]).events
+    assert on.appliance_id == lamp.id
+    engine.feed_arrays(t[200:700], p[200:700])
+    # Identified, not labeled: its 2-minute run times it out.
+    assert not engine.snapshot().appliances[lamp.id].on
+    engine.label_event(on.id, "lamp")
+    engine.feed_arrays(t[700:1360], p[700:1360])
+    assert engine.snapshot().appliances[lamp.id].on
+    (off,) = engine.feed_arrays(t[1360:], p[1360:]).events
+    assert off.appliance_id == lamp.id
+    assert not engine.snapshot().appliances[lamp.id].on
+    # Twenty minutes is the lamp's run length once the user says so, not on the engine's pairing alone.
+    assert engine.tracker.longest_run_s[(lamp.id, "on")] == pytest.approx(120.0, abs=2)
+    engine.label_event(off.id, "lamp")
+    assert engine.tracker.longest_run_s[(lamp.id, "on")] == pytest.approx(1200.0, abs=2)
+
+
+def test_a_labeled_on_still_ends_at_the_longest_default_run() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (160, 120), (100, 30))
+    lamp = _labeled_run(engine, t, p, "lamp")
+    t2, p2, _ = levels((100, 20), (160, 40), t0=t[-1] + 1)
+    (again,) = engine.feed_arrays(t2, p2).events
+    engine.label_event(again.id, "lamp")
+    start = t2[-1] + 1
+    engine.feed_arrays([start + DEFAULT_MAX_ON_S - 60], [160.0])
+    assert engine.snapshot().appliances[lamp.id].on
+    engine.feed_arrays([start + DEFAULT_MAX_ON_S + 60], [160.0])
+    assert not engine.snapshot().appliances[lamp.id].on
+
+
+def _tv_evening(off_w: float) -> tuple[Engine, Appliance, Event, Event]:
+    """A labeled 95 W TV ON; a minute later a 110 W fall the engine takes for the TV's OFF (it is the
+    fridge's, on since before); the TV's own OFF of `off_w` an hour later. Returns the engine, the TV,
+    that fall and the TV's OFF, fed and not labeled."""
+    engine = Engine()
+    t, p, _ = levels((200, 20), (295, 60))
+    tv = engine.label_event(engine.feed_arrays(t, p).events[0].id, "tv")
+    t2, p2, _ = levels((185, 3600), (185 - off_w, 30), t0=t[-1] + 1)
+    fall, tv_off = engine.feed_arrays(t2, p2).events
+    assert (fall.appliance_id, tv_off.status) == (tv.id, "unidentified")
+    return engine, tv, fall, tv_off
+
+
+def test_labeling_an_off_later_reopens_a_run_another_off_had_ended() -> None:
+    """The TV's OFF named by the user: the fall the engine had paired with the TV was someone else's."""
+    engine, tv, fall, tv_off = _tv_evening(95)
+    engine.label_event(tv_off.id, "tv")
+    assert (fall.status, fall.appliance_id, fall.confidence) == ("unidentified", None, 0.0)
+    assert all(c[0] != tv.id for c in fall.candidates)
+    # The run the label ended is the TV's run length, not the minute the fall had given it.
+    assert engine.tracker.longest_run_s[(tv.id, "on")] > 3600
+    assert not engine.snapshot().appliances[tv.id].on
+
+
+def test_a_run_is_reopened_only_for_its_own_size_and_an_off_the_user_did_not_name() -> None:
+    engine, tv, fall, tv_off = _tv_evening(40)
+    engine.label_event(tv_off.id, "tv")
+    # A 40 W fall is not the end of a 95 W run: the fall keeps its name, the label teaches a level.
+    assert (fall.status, fall.appliance_id) == ("identified", tv.id)
+    engine, tv, fall, tv_off = _tv_evening(95)
+    engine.label_event(fall.id, "tv")
+    engine.label_event(tv_off.id, "tv")
+    assert (fall.status, fall.appliance_id) == ("labeled", tv.id)
+
+
+def test_a_run_is_not_reopened_past_a_later_switch_of_the_appliance() -> None:
+    """After the fall, the TV came on again and faded out without a step: the labeled OFF ends neither."""
+    engine = Engine()
+    t, p, _ = levels((200, 20), (295, 60))
+    tv = engine.label_event(engine.feed_arrays(t, p).events[0].id, "tv")
+    t2, p2, _ = levels((185, 60), (280, 60), t0=t[-1] + 1)
+    fall, again = engine.feed_arrays(t2, p2).events
+    assert (fall.appliance_id, again.appliance_id) == (tv.id, tv.id)
+    fade = np.concatenate([np.linspace(280, 185, 600), np.full(30, 185.0), np.full(30, 90.0)])
+    t3 = t2[-1] + 1 + np.arange(fade.size, dtype=float)
+    (off,) = engine.feed_arrays(t3, fade).events
+    assert not engine.snapshot().appliances[tv.id].on
+    engine.label_event(off.id, "tv")
+    assert (fall.status, fall.appliance_id) == ("identified", tv.id)
+
+
+def test_a_joint_off_gives_back_only_the_labeled_appliances_part() -> None:
+    """A fall taken for the TV and the lamp together, and the TV's OFF labeled later: the TV's part of
+    the fall is unexplained again, the lamp's stays."""
+    engine = Engine()
+    t, p, _ = levels((200, 20), (295, 60), (355, 60))
+    tv_on, lamp_on = engine.feed_arrays(t, p).events
+    tv = engine.label_event(tv_on.id, "tv")
+    lamp = engine.label_event(lamp_on.id, "lamp")
+    t2, p2, _ = levels((200, 600), (105, 30), t0=t[-1] + 1)
+    *joint, tv_off = engine.feed_arrays(t2, p2).events
+    by_appliance = {e.appliance_id: e for e in joint}
+    assert set(by_appliance) == {tv.id, lamp.id}
+    engine.label_event(tv_off.id, "tv")
+    assert by_appliance[tv.id].status == "unidentified"
+    assert by_appliance[lamp.id].status == "identified"
+
+
+def test_an_off_that_ended_two_states_is_not_reopened_for_one() -> None:
+    """A washer's heater and pump ended by one fall; a later pump-sized OFF labeled washer does not
+    switch the heater back on."""
+    engine = Engine()
+    t, p, _ = levels((600, 20), (2600, 60), (600, 20), (1000, 60), (3000, 60))
+    washer = _labeled_run(engine, t[:100], p[:100], "washer")
+    (pump,) = engine.feed_arrays(t[100:160], p[100:160]).events
+    engine.label_event(pump.id, "washer", "pump")
+    (heater_again,) = engine.feed_arrays(t[160:], p[160:]).events
+    assert heater_again.appliance_id == washer.id
+    assert engine.snapshot().appliances[washer.id].on
+    t2, p2, _ = levels((600, 600), (200, 30), t0=t[-1] + 1)
+    both, off = engine.feed_arrays(t2, p2).events
+    assert both.appliance_id == washer.id
+    assert not engine.snapshot().appliances[washer.id].on
+    engine.label_event(off.id, "washer")
+    assert both.status == "identified"
+    assert not engine.snapshot().appliances[washer.id].on
 
 
 def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:

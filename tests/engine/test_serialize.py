@@ -91,6 +91,16 @@ def test_unknown_loads_round_trip_and_older_state_has_none() -> None:
     assert Engine.from_dict(data).tracker.unknown == {}
 
 
+def test_a_labeled_run_stays_held_after_a_restart_and_older_state_is_not() -> None:
+    engine, _, _ = _trained()
+    engine.label_event(engine.events("all")[-1].id, "kettle")
+    data = _saved(engine)
+    assert [c.held for c in Engine.from_dict(data).tracker.active.values()] == [True]
+    for raw in data["active"]:
+        del raw["held"]
+    assert [c.held for c in Engine.from_dict(data).tracker.active.values()] == [False]
+
+
 def test_run_lengths_and_hourly_minima_round_trip() -> None:
     """What timeouts and the baseload are made of survives a restart."""
     engine, t, _ = _trained()

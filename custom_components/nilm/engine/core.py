@@ -673,7 +673,7 @@ class Engine:
                     self._switched(record.id, later.t)
                     self.runs.learn((record.id, state), later.id, later.t - event.t)
                     return
-        self.tracker.switch_on(record.id, state, magnitude, event.t, event.id)
+        self.tracker.switch_on(record.id, state, magnitude, event.t, event.id, held=True)
 
     def _end_as_before(self, on: Event, appliance_id: str, state: str) -> bool:
         """A labeled ON whose run an OFF already ended (as whatever the engine took the ON for) ends there.
@@ -720,6 +720,8 @@ class Engine:
         """An OFF ends the appliance's state whose ON added about this power; a larger step ends more."""
         magnitude = abs(event.dp)
         running = self.tracker.running(record.id, event.t)
+        if not running and self._reopen(event, record.id, magnitude):
+            running = self.tracker.running(record.id, event.t)
         if state is not None:
             running = [c for c in running if c.state == state]
         if not running:
@@ -739,9 +741,44 @@ class Engine:
             keys += self._explain_rest(event, magnitude - component.power_w, record.id)
         self._switch_off(keys, event)
 
+    def _reopen(self, off: Event, appliance_id: str, magnitude: float) -> bool:
+        """A labeled OFF of an appliance the engine had ended: the OFF that ended it was another load's.
+
+        The user saying it went off now says it ran until now, so the engine's own OFF for it since its
+        last switch (a fridge's OFF read as the TV's a minute into a TV evening) ends nothing of it; that
+        OFF is unidentified again, and this label ends the whole run and teaches its length (else the TV's
+        timeout would stay that minute). True if a run was reopened.
+        """
+        found = self.tracker.last_closed(appliance_id)
+        earlier = None if found is None else self.event_log.find(found[0])
+        if found is None or earlier is None or len(found[1]) != 1:
+            return False
+        component = found[1][0]
+        if (
+            earlier.status != "identified"
+            or earlier.t >= off.t
+            or abs(magnitude - component.power_w) > OFF_MATCH_SHARE * component.power_w
+            or any(
+                e.appliance_id == appliance_id and e.t < off.t
+                for e in self.event_log.after(earlier)
+            )
+        ):
+            return False
+        self._undo(earlier.id)
+        earlier.status, earlier.appliance_id, earlier.state, earlier.confidence = (
+            "unidentified",
+            None,
+            None,
+            0.0,
+        )
+        earlier.candidates = [c for c in earlier.candidates if c[0] != appliance_id]
+        return True
+
     def _switch_off(self, keys: list[StateKey], event: Event) -> None:
         """An OFF ends these states or loads; each run it ends is remembered, and taught if a label names it."""
-        for component in self.tracker.switch_off(keys, event.t, event.id):
+        for component in self.tracker.switch_off(
+            keys, event.t, event.id, confirmed=event.status == "labeled"
+        ):
             run = event.t - component.since
             self.runs.record(Run(event.id, event.t, component.power_w, run))
             on = self.event_log.find(component.event_id)

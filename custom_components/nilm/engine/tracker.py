@@ -43,6 +43,9 @@ class Component:
     reactive_var: float | None = None
     # An unknown load that started within a multi-state appliance's run: part of that appliance.
     owner: str | None = None
+    # The user named its ON: its own run lengths do not time it out (a lamp labeled after one short
+    # evening stays on through a long one); an OFF, the mains or DEFAULT_MAX_ON_S still end it.
+    held: bool = False
 
 
 class Tracker:
@@ -66,11 +69,18 @@ class Tracker:
         self._adjusted_by: OrderedDict[str, tuple[StateKey, float]] = OrderedDict()
 
     def switch_on(
-        self, appliance_id: str, state: str, power_w: float, t: float, event_id: str
+        self,
+        appliance_id: str,
+        state: str,
+        power_w: float,
+        t: float,
+        event_id: str,
+        *,
+        held: bool = False,
     ) -> None:
         """An ON event: the state runs from t with this power (a missed OFF is implied)."""
         self.active[(appliance_id, state)] = Component(
-            appliance_id, state, abs(power_w), t, event_id
+            appliance_id, state, abs(power_w), t, event_id, held=held
         )
 
     def track_unknown(
@@ -92,8 +102,13 @@ class Tracker:
         while len(self.unknown) > MAX_UNKNOWN_LOADS:
             del self.unknown[next(iter(self.unknown))]
 
-    def switch_off(self, keys: list[StateKey], t: float, event_id: str) -> list[Component]:
-        """An OFF event ends these states (or unknown loads); their run lengths teach the timeout."""
+    def switch_off(
+        self, keys: list[StateKey], t: float, event_id: str, *, confirmed: bool = False
+    ) -> list[Component]:
+        """An OFF event ends these states (or unknown loads); their run lengths teach the timeout.
+
+        `confirmed`: the user named this OFF.
+        """
         closed: list[Component] = []
         replaced: dict[StateKey, tuple[float | None, float]] = {}
         for key in keys:
@@ -107,10 +122,14 @@ class Tracker:
             self.runs_seen[key] = self.runs_seen.get(key, 0) + 1
             before = self.longest_run_s.get(key)
             run = t - component.since
+            closed.append(component)
+            # A held run longer than its state's timeout is a run length only in the user's words: an OFF
+            # the engine paired hours later may be another load's.
+            if component.held and not confirmed and run > self.limit_s(key):
+                continue
             if before is None or run > before:
                 self.longest_run_s[key] = run
                 replaced[key] = (before, run)
-            closed.append(component)
         if closed:
             self._closed_by[event_id] = (closed, replaced)
             while len(self._closed_by) > MAX_REMEMBERED_OFFS:
@@ -123,6 +142,13 @@ class Tracker:
             if any(c.event_id == on_event_id for c in closed):
                 others = [(c.appliance_id, c.state) for c in closed if c.event_id != on_event_id]
                 return off_event_id, others
+        return None
+
+    def last_closed(self, appliance_id: str) -> tuple[str, list[Component]] | None:
+        """The latest remembered OFF that ended a state of this appliance, and all it ended."""
+        for off_event_id, (closed, _) in reversed(self._closed_by.items()):
+            if any(c.appliance_id == appliance_id for c in closed):
+                return off_event_id, closed
         return None
 
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
@@ -193,7 +219,7 @@ class Tracker:
         stale: list[Component] = []
         for key, component in list(self.active.items()):
             no_room = _no_room(component, level_w, baseload_w)
-            if not no_room and t - component.since <= self.limit_s(key):
+            if not no_room and t - component.since <= self._limit(key, component):
                 continue
             stale.append(component)
             del self.active[key]
@@ -219,6 +245,10 @@ class Tracker:
         factor = TIMEOUT_FACTOR + FEW_RUNS_MARGIN / max(1, self.runs_seen.get(key, 1))
         return max(MIN_TIMEOUT_S, factor * longest)
 
+    def _limit(self, key: StateKey, component: Component) -> float:
+        limit = self.limit_s(key)
+        return max(limit, DEFAULT_MAX_ON_S) if component.held else limit
+
     def session_limit_s(self, appliance_id: str) -> float:
         """How long a load that started within an appliance's run may count as that appliance."""
         return max(
@@ -230,7 +260,7 @@ class Tracker:
         """When the first running state times out, or a load stops counting as its appliance's."""
         return min(
             [
-                *(c.since + self.limit_s(k) for k, c in self.active.items()),
+                *(c.since + self._limit(k, c) for k, c in self.active.items()),
                 *(
                     c.since + self.session_limit_s(c.owner)
                     for c in self.unknown.values()
