@@ -596,6 +596,53 @@ def test_an_off_that_ended_two_states_is_not_reopened_for_one() -> None:
     assert not engine.snapshot().appliances[washer.id].on
 
 
+def _drum_and_kettle(period_s: float, lamp_w: float = 0.0) -> tuple[Engine, Appliance]:
+    """A washer's 170 W drum pulsing; its OFF falls in the reading where a 2 kW kettle switches on (+1,830 W),
+    labeled kettle; then the drum's next ON, while the engine still has it on. With `lamp_w`, a lamp
+    switches on between the drum's ON and the kettle. Returns the engine and the kettle."""
+    engine = Engine()
+    lamp = [(370 + lamp_w, 4)] if lamp_w else []
+    t, p, _ = levels(
+        (200, 10),
+        (370, 4),
+        (200, 4),
+        (370, 4),
+        *lamp,
+        (2200 + lamp_w, 4),
+        (2370 + lamp_w, 6),
+        period_s=period_s,
+    )
+    _labeled_run(engine, t[:18], p[:18], "washer")
+    stop = 26 + len(lamp) * 4
+    *between, merged = engine.feed_arrays(t[18:stop], p[18:stop]).events
+    assert merged.dp == pytest.approx(1830.0)
+    if lamp_w:
+        engine.label_event(between[-1].id, "lamp")
+    kettle = engine.label_event(merged.id, "kettle")
+    engine.feed_arrays(t[stop:], p[stop:])
+    return engine, kettle
+
+
+def test_a_pulse_edge_hidden_in_another_step_is_given_back() -> None:
+    """At 3 s the drum's missing OFF was in the kettle's step: the kettle's own step is 2,000 W."""
+    engine, kettle = _drum_and_kettle(3.0)
+    assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [2000.0]
+    assert engine.tracker.active[(kettle.id, "on")].power_w == pytest.approx(2000.0)
+
+
+def test_at_one_reading_a_second_a_missed_off_is_not_taken_for_a_hidden_edge() -> None:
+    engine, kettle = _drum_and_kettle(1.0)
+    assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [1830.0]
+
+
+def test_a_hidden_edge_is_looked_for_only_in_a_single_step() -> None:
+    """A lamp switched on too: which of the two steps hid the drum's OFF is not known; neither changes."""
+    engine, kettle = _drum_and_kettle(3.0, lamp_w=60.0)
+    assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [1830.0]
+    lamp = next(a for a in engine.appliances.values() if a.name == "lamp")
+    assert [e.power_w for e in engine.signatures[(lamp.id, "on")].entries] == [60.0]
+
+
 def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:
     """Three 100 W look-alikes; b and c run a minute, the TV for long: a load still on after 5 min is the TV."""
     engine = Engine()

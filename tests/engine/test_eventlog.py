@@ -13,7 +13,7 @@ def _event(k: int, status: str = "unidentified") -> Event:
     return Event(id=f"e{k}", t=float(k), dp=100.0, kind="on", status=status)  # type: ignore[arg-type]
 
 
-def test_select_get_and_after() -> None:
+def test_select_get_after_and_since() -> None:
     log = EventLog(max_pending=10)
     for k, status in enumerate(["unidentified", "labeled", "identified", "ignored"]):
         log.add(_event(k, status))
@@ -21,6 +21,8 @@ def test_select_get_and_after() -> None:
     assert [e.id for e in log.select("labeled")] == ["e1"]
     assert [e.id for e in log.select("all")] == ["e3", "e2", "e1", "e0"]
     assert [e.id for e in log.after(log.get("e1"))] == ["e2", "e3"]
+    assert [e.id for e in log.since(1.0)] == ["e2", "e3"]
+    assert log.since(3.0) == []
     assert log.last() is not None
     # Views are copies: editing one changes nothing stored.
     log.select("all")[0].status = "labeled"

@@ -32,7 +32,7 @@ from .model import (
     Update,
 )
 from .runs import Run, RunHistory
-from .tracker import UNKNOWN, StateKey, Tracker
+from .tracker import UNKNOWN, Component, StateKey, Tracker
 
 DEFAULT_STATE = "on"
 MAX_NAME_LENGTH = 64
@@ -65,6 +65,8 @@ DRIFT_PRIOR = -1.0
 RECONSIDER_AFTER_S = 300.0
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush.
 INRUSH_S = 5.0
+# From this reading period on, two loads often switch within one reading (a drum's pulse and a kettle).
+MERGED_EDGE_PERIOD_S = 2.0
 INRUSH_RETURN_SHARE = 0.5
 # A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
 # Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
@@ -572,6 +574,9 @@ class Engine:
         lead = option.lead
         event.appliance_id, event.state = lead.appliance_id, lead.state
         if event.kind == "on":
+            running = self.tracker.active.get((lead.appliance_id, lead.state))
+            if running is not None:
+                self._missed_off(running, lead, event.t)
             self.tracker.switch_on(lead.appliance_id, lead.state, event.dp, event.t, event.id)
         else:
             self._switch_off([(sig.appliance_id, sig.state) for sig in option.signatures], event)
@@ -579,6 +584,38 @@ class Engine:
         record.confidence = event.confidence
         record.last_event_id = event.id
         self._switched(lead.appliance_id, event.t)
+
+    def _missed_off(self, running: Component, signature: Signature, t: float) -> None:
+        """A state switching on while on: its OFF hid in the one step since its ON.
+
+        From a few seconds per reading, a pulsing load's edge often falls in the reading where another
+        appliance switched: a kettle's +2,000 W read as +1,830 beside a drum's -170. That step without the
+        pulse is the other appliance's own: what its label teaches and what its running state added.
+        """
+        if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= t:
+            return
+        between = [e for e in self.event_log.since(running.since) if e.t < t]
+        if len(between) != 1:
+            return
+        merged = between[0]
+        if merged.appliance_id is None or merged.state is None:
+            return
+        key = (merged.appliance_id, merged.state)
+        own_dp = merged.dp + running.power_w
+        reactive = signature.profile().reactive
+        own_dq = None if merged.dq is None or reactive is None else merged.dq + reactive.centre
+        learned = self.signatures.get(key)
+        if (
+            merged.status == "labeled"
+            and learned is not None
+            and any(e.event_id == merged.id for e in learned.entries)
+        ):
+            learned.add(
+                merged.id, own_dp, own_dq, self.config.max_labeled_per_signature, merged.overshoot_w
+            )
+        component = self.tracker.active.get(key)
+        if component is not None and component.event_id == merged.id and own_dp > 0:
+            component.power_w = own_dp
 
     def _switched(self, appliance_id: str, t: float) -> None:
         """Note a switch of an appliance, identified or labeled: it keeps a multi-state one in its run."""

@@ -70,6 +70,15 @@ class EventLog:
         """Events later than this one, oldest first."""
         return [e for e in self._events.values() if e.t > event.t]
 
+    def since(self, t: float) -> list[Event]:
+        """Events later than t, oldest first (read from the newest end: t is usually recent)."""
+        found: list[Event] = []
+        for event in reversed(self._events.values()):
+            if event.t <= t:
+                break
+            found.append(event)
+        return found[::-1]
+
     def select(self, kind: str) -> list[Event]:
         """Copies of the pending, labeled or all events, newest first."""
         wanted = KINDS.get(kind)
