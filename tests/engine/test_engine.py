@@ -596,10 +596,13 @@ def test_an_off_that_ended_two_states_is_not_reopened_for_one() -> None:
     assert not engine.snapshot().appliances[washer.id].on
 
 
-def _drum_and_kettle(period_s: float, lamp_w: float = 0.0) -> tuple[Engine, Appliance]:
+def _drum_and_kettle(
+    period_s: float, lamp_w: float = 0.0, *, label: bool = True
+) -> tuple[Engine, Appliance | None]:
     """A washer's 170 W drum pulsing; its OFF falls in the reading where a 2 kW kettle switches on (+1,830 W),
     labeled kettle; then the drum's next ON, while the engine still has it on. With `lamp_w`, a lamp
-    switches on between the drum's ON and the kettle. Returns the engine and the kettle."""
+    switches on between the drum's ON and the kettle. Without `label`, the kettle's step stays unnamed.
+    Returns the engine and the kettle, if labeled."""
     engine = Engine()
     lamp = [(370 + lamp_w, 4)] if lamp_w else []
     t, p, _ = levels(
@@ -618,7 +621,7 @@ def _drum_and_kettle(period_s: float, lamp_w: float = 0.0) -> tuple[Engine, Appl
     assert merged.dp == pytest.approx(1830.0)
     if lamp_w:
         engine.label_event(between[-1].id, "lamp")
-    kettle = engine.label_event(merged.id, "kettle")
+    kettle = engine.label_event(merged.id, "kettle") if label else None
     engine.feed_arrays(t[stop:], p[stop:])
     return engine, kettle
 
@@ -626,18 +629,26 @@ def _drum_and_kettle(period_s: float, lamp_w: float = 0.0) -> tuple[Engine, Appl
 def test_a_pulse_edge_hidden_in_another_step_is_given_back() -> None:
     """At 3 s the drum's missing OFF was in the kettle's step: the kettle's own step is 2,000 W."""
     engine, kettle = _drum_and_kettle(3.0)
+    assert kettle is not None
     assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [2000.0]
     assert engine.tracker.active[(kettle.id, "on")].power_w == pytest.approx(2000.0)
 
 
 def test_at_one_reading_a_second_a_missed_off_is_not_taken_for_a_hidden_edge() -> None:
     engine, kettle = _drum_and_kettle(1.0)
+    assert kettle is not None
     assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [1830.0]
+
+
+def test_an_unnamed_step_keeps_what_it_measured() -> None:
+    engine, _ = _drum_and_kettle(3.0, label=False)
+    assert [load.power_w for load in engine.tracker.unknown.values()] == [pytest.approx(1830.0)]
 
 
 def test_a_hidden_edge_is_looked_for_only_in_a_single_step() -> None:
     """A lamp switched on too: which of the two steps hid the drum's OFF is not known; neither changes."""
     engine, kettle = _drum_and_kettle(3.0, lamp_w=60.0)
+    assert kettle is not None
     assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [1830.0]
     lamp = next(a for a in engine.appliances.values() if a.name == "lamp")
     assert [e.power_w for e in engine.signatures[(lamp.id, "on")].entries] == [60.0]
