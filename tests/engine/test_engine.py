@@ -654,6 +654,57 @@ def test_a_hidden_edge_is_looked_for_only_in_a_single_step() -> None:
     assert [e.power_w for e in engine.signatures[(lamp.id, "on")].entries] == [60.0]
 
 
+def _kettle_then_drum(
+    period_s: float, kettle_off_w: float
+) -> tuple[Engine, Appliance, list[Event]]:
+    """A labeled 170 W drum run and a labeled 2 kW kettle; the drum pulses during the kettle's run; the
+    kettle's OFF falls to `kettle_off_w`, then a 170 W fall. Returns the engine, the washer and the events
+    after the kettle's ON."""
+    engine = Engine()
+    t, p, _ = levels(
+        (200, 10),
+        (370, 4),
+        (200, 4),
+        (2200, 6),
+        (2370, 4),
+        (2200, 4),
+        (kettle_off_w, 4),
+        (kettle_off_w - 170, 6),
+        period_s=period_s,
+    )
+    washer = _labeled_run(engine, t[:18], p[:18], "washer")
+    (on,) = engine.feed_arrays(t[18:24], p[18:24]).events
+    engine.label_event(on.id, "kettle")
+    return engine, washer, engine.feed_arrays(t[24:], p[24:]).events
+
+
+def test_a_pulse_on_hidden_in_another_off_names_the_pulse_off() -> None:
+    """At 3 s the drum's ON fell in the kettle's OFF (-1,830 W): the drum's next OFF is the washer's, and a
+    label of the kettle's OFF, given after that was found, learns 2,000 W."""
+    engine, washer, events = _kettle_then_drum(3.0, 370.0)
+    *_, kettle_off, drum_off = events
+    assert kettle_off.dp == pytest.approx(-1830.0)
+    assert (drum_off.appliance_id, drum_off.status) == (washer.id, "identified")
+    kettle = engine.label_event(kettle_off.id, "kettle")
+    assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [2000.0, 2000.0]
+
+
+@pytest.mark.parametrize(
+    ("period_s", "kettle_off_w"),
+    [
+        # One reading a second: two loads switching in one reading is too rare to assume.
+        (1.0, 370.0),
+        # The kettle's OFF was whole: without the drum it would fit the kettle worse, so no ON hid there.
+        (3.0, 200.0),
+    ],
+)
+def test_an_off_nothing_explains_stays_unidentified(period_s: float, kettle_off_w: float) -> None:
+    engine, _, events = _kettle_then_drum(period_s, kettle_off_w)
+    assert events[-1].dp == pytest.approx(-170.0)
+    assert events[-1].status == "unidentified"
+    assert not engine.hidden_edges
+
+
 def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:
     """Three 100 W look-alikes; b and c run a minute, the TV for long: a load still on after 5 min is the TV."""
     engine = Engine()

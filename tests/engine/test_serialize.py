@@ -61,6 +61,7 @@ def test_first_sample_after_restore_reanchors() -> None:
         lambda d: d["appliances"].append({"id": "x"}),
         lambda d: d.update(event_seq="many"),
         lambda d: d.update(runs={"recent": [["e1", 0.0]], "labeled": []}),
+        lambda d: d.update(hidden_edges=[["e1", "much", None]]),
     ],
 )
 def test_unreadable_state_raises_state_error(mutate) -> None:  # type: ignore[no-untyped-def]
@@ -150,3 +151,14 @@ def test_switch_times_round_trip_and_older_state_has_none() -> None:
     assert Engine.from_dict(data).last_switch == engine.last_switch
     del data["last_switch"]
     assert Engine.from_dict(data).last_switch == {}
+
+
+def test_hidden_edges_round_trip_and_older_state_has_none() -> None:
+    """A pulse edge found in a step is still left out of that step's label after a restart."""
+    engine, _, _ = _trained()
+    engine.hidden_edges["e1"] = (-170.0, -12.0)
+    engine.hidden_edges["e2"] = (170.0, None)
+    data = _saved(engine)
+    assert Engine.from_dict(data).hidden_edges == engine.hidden_edges
+    del data["hidden_edges"]
+    assert not Engine.from_dict(data).hidden_edges

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
@@ -67,6 +67,10 @@ RECONSIDER_AFTER_S = 300.0
 INRUSH_S = 5.0
 # From this reading period on, two loads often switch within one reading (a drum's pulse and a kettle).
 MERGED_EDGE_PERIOD_S = 2.0
+# Hidden pulse edges remembered for later labels (the events a label can still reach are far fewer).
+MAX_HIDDEN_EDGES = 256
+# A pulse edge found hidden in another step: its P and Q as they moved the mains.
+type Edge = tuple[float, float | None]
 INRUSH_RETURN_SHARE = 0.5
 # A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
 # Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
@@ -127,6 +131,9 @@ class Engine:
         self.gap_pending = False
         # Unknown loads already reconsidered (each is, once).
         self.reconsidered: set[str] = set()
+        # Pulse edges found hidden in a step (P and Q as they moved the mains), by event: what a label of that
+        # step, even much later, leaves out.
+        self.hidden_edges: OrderedDict[str, Edge] = OrderedDict()
         # The runs OFF events ended, and the run lengths labels taught: evidence for a pulsing load's ONs.
         self.runs = RunHistory()
 
@@ -496,6 +503,12 @@ class Engine:
         event.candidates = [c for c in decision.candidates if c[0] != UNKNOWN]
         event.confidence = decision.confidence
         if best is None or decision.confidence < self.config.confidence_threshold:
+            if (
+                event.kind == "off"
+                and not __import__("os").environ.get("NOHID")
+                and self._hidden_on(event)
+            ):
+                return []
             event.status = "unidentified"
             if event.kind == "on":
                 self.tracker.track_unknown(
@@ -594,28 +607,84 @@ class Engine:
         """
         if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= t:
             return
-        between = [e for e in self.event_log.since(running.since) if e.t < t]
-        if len(between) != 1:
-            return
-        merged = between[0]
-        if merged.appliance_id is None or merged.state is None:
-            return
-        key = (merged.appliance_id, merged.state)
-        own_dp = merged.dp + running.power_w
-        reactive = signature.profile().reactive
-        own_dq = None if merged.dq is None or reactive is None else merged.dq + reactive.centre
+        merged = self._only_step_between(running.since, t)
+        if merged is not None:
+            self._give_back(merged, _edge(-running.power_w, signature))
+
+    def _hidden_on(self, off: Event) -> bool:
+        """An OFF no running state explains, of a state that is off: its ON hid in the one step since.
+
+        The mirror of `_missed_off`: a drum's next ON read in the reading of a kettle's OFF (-1,830 for
+        -2,000), then the drum's OFF with nothing of its size on. Unlike a missed OFF, nothing shows that
+        the state ran, so the step less the pulse must also fit its own labels better than the step as read.
+        True if the OFF was explained so.
+        """
+        if self.period_s < MERGED_EDGE_PERIOD_S:
+            return False
+        magnitude, dq = abs(off.dp), _dq_as_on(off)
+        found: list[tuple[float, StateKey, Signature, Event]] = []
+        for key, signature in self.signatures.items():
+            last = None if key in self.tracker.active else self.tracker.last_off(key)
+            previous = None if last is None else self.event_log.find(last)
+            fit = None if previous is None else signature.match(magnitude, dq, self.noise_w)
+            if previous is None or fit is None:
+                continue
+            merged = self._only_step_between(previous.t, off.t)
+            if merged is not None and self._fits_better(
+                merged, _edge(signature.power(), signature)
+            ):
+                found.append((fit[0] + math.log(signature.count + 1.0), key, signature, merged))
+        if not found:
+            return False
+        _, key, signature, merged = max(found, key=lambda f: f[0])
+        decision = classify(magnitude, dq, [Option((signature,))], self.noise_w)
+        if decision.confidence < self.config.confidence_threshold:
+            return False
+        self._give_back(merged, _edge(signature.power(), signature))
+        off.status, off.appliance_id, off.state = "identified", key[0], key[1]
+        off.confidence, off.candidates = decision.confidence, decision.candidates
+        self._switched(key[0], off.t)
+        return True
+
+    def _fits_better(self, merged: Event, edge: Edge) -> bool:
+        """Whether a step less a pulse edge fits its own state's labels better than the step as read."""
+        own = self.signatures.get((merged.appliance_id or "", merged.state or ""))
+        if own is None:
+            return False
+        as_read = own.match(abs(merged.dp), _dq_as_on(merged), self.noise_w)
+        dp, dq = _less(merged.dp, merged.dq, edge)
+        corrected = own.match(abs(dp), _reactive_as_on(dp, dq), self.noise_w)
+        return corrected is not None and (as_read is None or corrected[0] > as_read[0])
+
+    def _only_step_between(self, start: float, end: float) -> Event | None:
+        """The one named event strictly between two times, if exactly one event lies there."""
+        between = [e for e in self.event_log.since(start) if e.t < end]
+        if len(between) != 1 or between[0].appliance_id is None or between[0].state is None:
+            return None
+        return between[0]
+
+    def _give_back(self, merged: Event, edge: Edge) -> None:
+        """A step that held a pulse's edge: remember the edge, relearn a label and fix a running state."""
+        self.hidden_edges[merged.id] = edge
+        while len(self.hidden_edges) > MAX_HIDDEN_EDGES:
+            self.hidden_edges.popitem(last=False)
+        key = (merged.appliance_id or "", merged.state or "")
         learned = self.signatures.get(key)
         if (
             merged.status == "labeled"
             and learned is not None
             and any(e.event_id == merged.id for e in learned.entries)
         ):
-            learned.add(
-                merged.id, own_dp, own_dq, self.config.max_labeled_per_signature, merged.overshoot_w
-            )
+            self._learn(self.appliances[key[0]], key[1], merged)
+        own_dp = self._own_step(merged)[0]
         component = self.tracker.active.get(key)
         if component is not None and component.event_id == merged.id and own_dp > 0:
             component.power_w = own_dp
+
+    def _own_step(self, event: Event) -> tuple[float, float | None]:
+        """An event's step (P, Q) less a pulse edge found hidden in it."""
+        edge = self.hidden_edges.get(event.id)
+        return (event.dp, event.dq) if edge is None else _less(event.dp, event.dq, edge)
 
     def _switched(self, appliance_id: str, t: float) -> None:
         """Note a switch of an appliance, identified or labeled: it keeps a multi-state one in its run."""
@@ -683,7 +752,7 @@ class Engine:
         self.event_log.recount()
 
     def _label_on(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
-        magnitude = abs(event.dp)
+        magnitude = abs(self._own_step(event)[0])
         if state is None and self._level_rise(event, record, magnitude):
             return
         state = state or self._state_for(record, magnitude)
@@ -755,7 +824,7 @@ class Engine:
 
     def _label_off(self, event: Event, record: ApplianceRecord, state: str | None) -> None:
         """An OFF ends the appliance's state whose ON added about this power; a larger step ends more."""
-        magnitude = abs(event.dp)
+        magnitude = abs(self._own_step(event)[0])
         running = self.tracker.running(record.id, event.t)
         if not running and self._reopen(event, record.id, magnitude):
             running = self.tracker.running(record.id, event.t)
@@ -847,9 +916,8 @@ class Engine:
         if state not in record.states:
             record.states.append(state)
         signature = self.signatures.setdefault((record.id, state), Signature(record.id, state))
-        signature.add(
-            event.id, event.dp, event.dq, self.config.max_labeled_per_signature, event.overshoot_w
-        )
+        dp, dq = self._own_step(event)
+        signature.add(event.id, dp, dq, self.config.max_labeled_per_signature, event.overshoot_w)
         return signature
 
     def _unlearn(self, event: Event) -> None:
@@ -1091,9 +1159,26 @@ def _valid_name(name: str) -> str:
 
 def _dq_as_on(event: Event) -> float | None:
     """The event's reactive step as it would be for the ON (OFF steps negated)."""
-    if event.dq is None:
+    return _reactive_as_on(event.dp, event.dq)
+
+
+def _reactive_as_on(dp: float, dq: float | None) -> float | None:
+    """A step's reactive change as it would be for the ON (OFF steps negated)."""
+    if dq is None:
         return None
-    return event.dq if event.dp >= 0 else -event.dq
+    return dq if dp >= 0 else -dq
+
+
+def _edge(pulse_w: float, pulse: Signature) -> Edge:
+    """A pulse's edge of `pulse_w` (signed as it moved the mains) with its typical reactive part."""
+    reactive = pulse.profile().reactive
+    return pulse_w, None if reactive is None else math.copysign(reactive.centre, pulse_w)
+
+
+def _less(dp: float, dq: float | None, edge: Edge) -> tuple[float, float | None]:
+    """A step (P, Q) without a pulse edge that moved the mains in the same reading."""
+    pulse_w, pulse_var = edge
+    return dp - pulse_w, None if dq is None or pulse_var is None else dq - pulse_var
 
 
 def _column(values: list[float | None]) -> list[float] | None:
