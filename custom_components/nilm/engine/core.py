@@ -503,11 +503,7 @@ class Engine:
         event.candidates = [c for c in decision.candidates if c[0] != UNKNOWN]
         event.confidence = decision.confidence
         if best is None or decision.confidence < self.config.confidence_threshold:
-            if (
-                event.kind == "off"
-                and not __import__("os").environ.get("NOHID")
-                and self._hidden_on(event)
-            ):
+            if event.kind == "off" and self._hidden_on(event):
                 return []
             event.status = "unidentified"
             if event.kind == "on":
