@@ -596,6 +596,25 @@ def test_an_off_that_ended_two_states_is_not_reopened_for_one() -> None:
     assert not engine.snapshot().appliances[washer.id].on
 
 
+@pytest.mark.parametrize(("period_s", "learned"), [(1.0, True), (3.0, False)])
+def test_a_labeled_off_larger_than_what_ran_teaches_the_full_step(
+    period_s: float, learned: bool
+) -> None:
+    """A TV on before the readings began: its brightness rise (+40 W) was labeled, then its OFF (-140 W).
+    Nothing else ran, so the TV runs at 140 W and its next ON is known; at 3 s the surplus may have been
+    another load switching in the same reading, so the OFF teaches nothing."""
+    engine = Engine()
+    t, p, _ = levels((150, 30), (190, 30), (50, 60), (190, 30), period_s=period_s)
+    brighter, off = engine.feed_arrays(t[:120], p[:120]).events
+    tv = engine.label_event(brighter.id, "tv")
+    engine.label_event(off.id, "tv")
+    (on,) = engine.feed_arrays(t[120:], p[120:]).events
+    assert on.dp == pytest.approx(140.0)
+    assert (on.appliance_id == tv.id) is learned
+    powers = [round(sig.power()) for (a, _), sig in engine.signatures.items() if a == tv.id]
+    assert sorted(powers) == ([40, 140] if learned else [40])
+
+
 def _drum_and_kettle(
     period_s: float, lamp_w: float = 0.0, *, label: bool = True
 ) -> tuple[Engine, Appliance | None]:

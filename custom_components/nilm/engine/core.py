@@ -840,7 +840,14 @@ class Engine:
             self._learn(record, component.state, event)
         else:
             # The step is not this state's alone: the rest is whatever else was on and matches it.
-            keys += self._explain_rest(event, magnitude - component.power_w, record.id)
+            rest = self._explain_rest(event, magnitude - component.power_w, record.id)
+            keys += rest
+            if not rest and self.period_s < MERGED_EDGE_PERIOD_S:
+                # Nothing else on explains the rest: the appliance ran at more than the engine saw (on
+                # before the readings began, its rise taken for a smaller step), and the OFF is its full
+                # step. From 2 s readings the rest is as likely another load switching in the same reading.
+                event.state = self._state_for(record, magnitude)
+                self._learn(record, event.state, event)
         self._switch_off(keys, event)
 
     def _reopen(self, off: Event, appliance_id: str, magnitude: float) -> bool:
