@@ -32,12 +32,13 @@ samples = st.lists(
     ),
     max_size=60,
 )
-# A stream of steady levels with gaps, so that events happen and get labeled.
+# A stream of steady levels with gaps, so that events happen and get labeled; 3 and 7 s readings reach
+# what only coarser meters do (a pulse's edge hidden in another step).
 levels = st.lists(
     st.tuples(
         st.sampled_from([100.0, 150.0, 1100.0, 2100.0, 2300.0, 3200.0]),
         st.integers(min_value=1, max_value=40),
-        st.sampled_from([1.0, 1.0, 1.0, 7.0, 400.0]),
+        st.sampled_from([1.0, 1.0, 3.0, 7.0, 400.0]),
     ),
     min_size=1,
     max_size=25,
