@@ -708,6 +708,33 @@ def test_a_pulse_on_hidden_in_another_off_names_the_pulse_off() -> None:
     assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [2000.0, 2000.0]
 
 
+@pytest.mark.parametrize("word", ["fridge", "washer", None])
+def test_a_hidden_edge_stands_as_long_as_the_event_that_showed_it(word: str | None) -> None:
+    """The user names the drum's OFF another appliance, or ignores it: no drum ON hid in the kettle's OFF,
+    whose label then learns the step as read. Named the washer, the edge stands."""
+    engine, _, events = _kettle_then_drum(3.0, 370.0)
+    *_, kettle_off, drum_off = events
+    if word is None:
+        engine.ignore_event(drum_off.id)
+    else:
+        engine.label_event(drum_off.id, word)
+    kettle = engine.label_event(kettle_off.id, "kettle")
+    learned = [e.power_w for e in engine.signatures[(kettle.id, "on")].entries]
+    assert learned == [2000.0, 2000.0 if word == "washer" else 1830.0]
+
+
+def test_a_step_named_before_its_hidden_edge_was_taken_back_is_relearned() -> None:
+    """The kettle labeled on its ON merged with the drum's OFF learned 2,000 W; the drum's next ON, which
+    showed that, was the lamp's: the kettle's label is 1,830 W again and its running state too."""
+    engine, kettle = _drum_and_kettle(3.0)
+    assert kettle is not None
+    drum_on = engine.events("all")[0]
+    assert drum_on.dp == pytest.approx(170.0)
+    engine.label_event(drum_on.id, "lamp")
+    assert [e.power_w for e in engine.signatures[(kettle.id, "on")].entries] == [1830.0]
+    assert engine.tracker.active[(kettle.id, "on")].power_w == pytest.approx(1830.0)
+
+
 @pytest.mark.parametrize(
     ("period_s", "kettle_off_w"),
     [

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import STATE_VERSION, Engine, EngineConfig, StateError
+from custom_components.nilm.engine.core import Edge
 
 T0 = 1_700_000_000.0
 
@@ -61,7 +62,8 @@ def test_first_sample_after_restore_reanchors() -> None:
         lambda d: d["appliances"].append({"id": "x"}),
         lambda d: d.update(event_seq="many"),
         lambda d: d.update(runs={"recent": [["e1", 0.0]], "labeled": []}),
-        lambda d: d.update(hidden_edges=[["e1", "much", None]]),
+        lambda d: d.update(hidden_edges=[["e1", "much", None, "e2"]]),
+        lambda d: d.update(hidden_edges=[["e1", -170.0, None]]),
     ],
 )
 def test_unreadable_state_raises_state_error(mutate) -> None:  # type: ignore[no-untyped-def]
@@ -156,8 +158,8 @@ def test_switch_times_round_trip_and_older_state_has_none() -> None:
 def test_hidden_edges_round_trip_and_older_state_has_none() -> None:
     """A pulse edge found in a step is still left out of that step's label after a restart."""
     engine, _, _ = _trained()
-    engine.hidden_edges["e1"] = (-170.0, -12.0)
-    engine.hidden_edges["e2"] = (170.0, None)
+    engine.hidden_edges["e1"] = Edge(-170.0, -12.0, "e2")
+    engine.hidden_edges["e2"] = Edge(170.0, None, "e3")
     data = _saved(engine)
     assert Engine.from_dict(data).hidden_edges == engine.hidden_edges
     del data["hidden_edges"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 import math
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -69,14 +69,23 @@ INRUSH_S = 5.0
 MERGED_EDGE_PERIOD_S = 2.0
 # Hidden pulse edges remembered for later labels (the events a label can still reach are far fewer).
 MAX_HIDDEN_EDGES = 256
-# A pulse edge found hidden in another step: its P and Q as they moved the mains.
-type Edge = tuple[float, float | None]
 INRUSH_RETURN_SHARE = 0.5
 # A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
 # Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
 SESSION_S = 900.0
 
 type FloatArray = NDArray[np.float64]
+
+
+class Edge(NamedTuple):
+    """A pulse's edge found hidden in another step: its P and Q as they moved the mains.
+
+    `shown_by` is the event that showed it: named another appliance, or ignored, it takes the edge back.
+    """
+
+    power_w: float
+    reactive_var: float | None
+    shown_by: str
 
 
 @dataclass(slots=True)
@@ -585,7 +594,7 @@ class Engine:
         if event.kind == "on":
             running = self.tracker.active.get((lead.appliance_id, lead.state))
             if running is not None:
-                self._missed_off(running, lead, event.t)
+                self._missed_off(running, lead, event)
             self.tracker.switch_on(lead.appliance_id, lead.state, event.dp, event.t, event.id)
         else:
             self._switch_off([(sig.appliance_id, sig.state) for sig in option.signatures], event)
@@ -594,18 +603,18 @@ class Engine:
         record.last_event_id = event.id
         self._switched(lead.appliance_id, event.t)
 
-    def _missed_off(self, running: Component, signature: Signature, t: float) -> None:
+    def _missed_off(self, running: Component, signature: Signature, on: Event) -> None:
         """A state switching on while on: its OFF hid in the one step since its ON.
 
         From a few seconds per reading, a pulsing load's edge often falls in the reading where another
         appliance switched: a kettle's +2,000 W read as +1,830 beside a drum's -170. That step without the
         pulse is the other appliance's own: what its label teaches and what its running state added.
         """
-        if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= t:
+        if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= on.t:
             return
-        merged = self._only_step_between(running.since, t)
+        merged = self._only_step_between(running.since, on.t)
         if merged is not None:
-            self._give_back(merged, _edge(-running.power_w, signature))
+            self._give_back(merged, _edge(-running.power_w, signature, on.id))
 
     def _hidden_on(self, off: Event) -> bool:
         """An OFF no running state explains, of a state that is off: its ON hid in the one step since.
@@ -627,7 +636,7 @@ class Engine:
                 continue
             merged = self._only_step_between(previous.t, off.t)
             if merged is not None and self._fits_better(
-                merged, _edge(signature.power(), signature)
+                merged, _edge(signature.power(), signature, off.id)
             ):
                 found.append((fit[0] + math.log(signature.count + 1.0), key, signature, merged))
         if not found:
@@ -636,7 +645,7 @@ class Engine:
         decision = classify(magnitude, dq, [Option((signature,))], self.noise_w)
         if decision.confidence < self.config.confidence_threshold:
             return False
-        self._give_back(merged, _edge(signature.power(), signature))
+        self._give_back(merged, _edge(signature.power(), signature, off.id))
         off.status, off.appliance_id, off.state = "identified", key[0], key[1]
         off.confidence, off.candidates = decision.confidence, decision.candidates
         self._switched(key[0], off.t)
@@ -660,10 +669,24 @@ class Engine:
         return between[0]
 
     def _give_back(self, merged: Event, edge: Edge) -> None:
-        """A step that held a pulse's edge: remember the edge, relearn a label and fix a running state."""
+        """A step that held a pulse's edge: remember the edge, then take the step without it."""
         self.hidden_edges[merged.id] = edge
         while len(self.hidden_edges) > MAX_HIDDEN_EDGES:
             self.hidden_edges.popitem(last=False)
+        self._own_step_changed(merged)
+
+    def _take_back_edges(self, shown_by: Event) -> None:
+        """The event that showed hidden edges was not that pulse: the steps they hid in are whole again."""
+        for merged_id in [
+            m for m, edge in self.hidden_edges.items() if edge.shown_by == shown_by.id
+        ]:
+            del self.hidden_edges[merged_id]
+            merged = self.event_log.find(merged_id)
+            if merged is not None:
+                self._own_step_changed(merged)
+
+    def _own_step_changed(self, merged: Event) -> None:
+        """Relearn a labeled step and fix the state it switched on, as its own step now reads."""
         key = (merged.appliance_id or "", merged.state or "")
         learned = self.signatures.get(key)
         if (
@@ -732,6 +755,8 @@ class Engine:
 
     def _apply_label(self, event: Event, appliance_id: str, state: str | None) -> None:
         record = self.appliances[appliance_id]
+        if event.appliance_id != appliance_id:
+            self._take_back_edges(event)
         self._unlearn(event)
         # Whatever an earlier identification of this event switched is taken back first.
         self._undo(event.id)
@@ -963,6 +988,7 @@ class Engine:
     def ignore_event(self, event_id: str) -> None:
         """The user says this event is nothing to learn from."""
         event = self.event_log.get(event_id)
+        self._take_back_edges(event)
         self._unlearn(event)
         event.status = "ignored"
         self.event_log.recount()
@@ -1172,16 +1198,18 @@ def _reactive_as_on(dp: float, dq: float | None) -> float | None:
     return dq if dp >= 0 else -dq
 
 
-def _edge(pulse_w: float, pulse: Signature) -> Edge:
+def _edge(pulse_w: float, pulse: Signature, shown_by: str) -> Edge:
     """A pulse's edge of `pulse_w` (signed as it moved the mains) with its typical reactive part."""
     reactive = pulse.profile().reactive
-    return pulse_w, None if reactive is None else math.copysign(reactive.centre, pulse_w)
+    return Edge(
+        pulse_w, None if reactive is None else math.copysign(reactive.centre, pulse_w), shown_by
+    )
 
 
 def _less(dp: float, dq: float | None, edge: Edge) -> tuple[float, float | None]:
     """A step (P, Q) without a pulse edge that moved the mains in the same reading."""
-    pulse_w, pulse_var = edge
-    return dp - pulse_w, None if dq is None or pulse_var is None else dq - pulse_var
+    dq_less = None if dq is None or edge.reactive_var is None else dq - edge.reactive_var
+    return dp - edge.power_w, dq_less
 
 
 def _column(values: list[float | None]) -> list[float] | None:

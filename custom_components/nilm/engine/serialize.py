@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .classifier import LabeledStep, Signature
-from .core import ApplianceRecord, Engine
+from .core import ApplianceRecord, Edge, Engine
 from .model import EngineConfig, Event
 from .tracker import Component
 
@@ -40,7 +40,7 @@ def to_dict(engine: Engine) -> dict[str, Any]:
         "runs_seen": [[a, s, n] for (a, s), n in engine.tracker.runs_seen.items()],
         "last_switch": [[a, t] for a, t in engine.last_switch.items()],
         "runs": engine.runs.to_dict(),
-        "hidden_edges": [[e, w, q] for e, (w, q) in engine.hidden_edges.items()],
+        "hidden_edges": [[e, *edge] for e, edge in engine.hidden_edges.items()],
         "ledger": {
             "energy_kwh": ledger.energy_kwh,
             "period_cost": ledger.period_cost,
@@ -115,8 +115,10 @@ def _restore[E: Engine](data: dict[str, Any], config: EngineConfig | None, cls: 
     # State written before run lengths were learned has none.
     engine.runs.restore(data.get("runs", {"recent": [], "labeled": []}))
     # State written before hidden pulse edges were found has none.
-    for event_id, pulse_w, pulse_var in data.get("hidden_edges", []):
-        engine.hidden_edges[str(event_id)] = (float(pulse_w), _optional_float(pulse_var))
+    for event_id, pulse_w, pulse_var, shown_by in data.get("hidden_edges", []):
+        engine.hidden_edges[str(event_id)] = Edge(
+            float(pulse_w), _optional_float(pulse_var), str(shown_by)
+        )
     ledger = data["ledger"]
     engine.ledger.energy_kwh = {str(k): float(v) for k, v in ledger["energy_kwh"].items()}
     engine.ledger.period_cost = {str(k): float(v) for k, v in ledger["period_cost"].items()}
