@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from itertools import pairwise
 
-from household import House, Load, make_house, reported_on_change
+from household import DATA, House, Load, levels, make_house, read_nilm_csv, reported_on_change
 from hypothesis import HealthCheck, given, settings, strategies as st
 import numpy as np
 import pytest
@@ -68,10 +68,17 @@ def _feed(
     return events, powers
 
 
+def _real_meter() -> House:
+    """A day of a real whole-house meter that reports P and Q on change (gaps of up to an hour included)."""
+    _, rows = read_nilm_csv(DATA / "gjw_change_only_day.csv")
+    return House(rows[:, 0], rows[:, 1], rows[:, 2])
+
+
 HOUSES = {
     "1 s": make_house(LOADS, HOURS * 3600, seed=11),
     "60 s": make_house(LOADS, HOURS * 3600 * 6, seed=12, period_s=60.0),
     "reported on change": reported_on_change(make_house(LOADS, HOURS * 3600, seed=13)),
+    "real meter reporting on change": _real_meter(),
 }
 
 
@@ -108,3 +115,21 @@ def test_any_batching_gives_the_same_powers(size: int, offset: int) -> None:
     assert sorted(batched) == sorted(whole)
     for appliance_id, column in whole.items():
         np.testing.assert_allclose(batched[appliance_id], column, atol=1e-6)
+
+
+def test_a_fall_at_a_calls_last_reading_counts_that_reading_first() -> None:
+    """A kettle went off just before the meter dropped out (two low readings, no step yet): the first reading
+    after the gap re-anchors the level and ends the kettle once its own interval is counted, whether the
+    next reading comes in the same call or the next."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2200, 40))
+    (on,) = engine.feed_arrays(t, p).events
+    engine.label_event(on.id, "kettle")
+    after = np.concatenate([t[-1] + 1 + np.arange(2.0), t[-1] + 700 + np.arange(5.0)])
+    low = np.full(after.size, 100.0)
+    single = copy.deepcopy(engine)
+    engine.feed_arrays(after, low)
+    for k in range(after.size):
+        single.feed_arrays(after[k : k + 1], low[k : k + 1])
+    assert not single.snapshot().appliances[on.appliance_id or ""].on
+    assert single.ledger.energy_kwh == pytest.approx(engine.ledger.energy_kwh, rel=1e-9)

@@ -129,6 +129,9 @@ class Engine:
         self.baseload_w = 0.0
         # The mains of the last readings fed with `powers`: what a step confirmed later gives back powers for.
         self._recent_w: FloatArray = np.empty(0)
+        # Falls found at the last reading of a call: they take effect once that reading's interval is counted,
+        # which the next call does.
+        self._later_falls: list[Fall] = []
         # The meter as of the last step (its noise and period), for classification: the same whether the
         # readings came one at a time or in a replay's large batches.
         self.noise_w = 0.0
@@ -197,6 +200,9 @@ class Engine:
         )
         update.steps = steps
         self._integrate_from_previous(t_arr[0])
+        for fall in self._later_falls:
+            self._recheck(fall.t, fall.level_w, fall.floor_w)
+        self._later_falls = []
         # Steps take effect from the reading that confirmed them, falls of the level once that reading is
         # counted, whatever the batch: a feed of one reading at a time (Home Assistant's) knows no earlier,
         # so a replay in large batches must not either.
@@ -209,7 +215,10 @@ class Engine:
             self._integrate_span(t_arr, p_arr, start, stop, powers, update)
             start = stop
             if isinstance(step, Fall):
-                self._recheck(step.t, step.level_w, step.floor_w)
+                if row < t_arr.size:
+                    self._recheck(step.t, step.level_w, step.floor_w)
+                else:
+                    self._later_falls.append(step)
                 continue
             self.noise_w, self.period_s = step.noise_w, step.period_s
             running = set() if powers is None else set(self.tracker.appliance_powers())
