@@ -1059,6 +1059,21 @@ def test_an_on_revised_by_a_later_call_is_reported_again() -> None:
     assert whole.revised == []
 
 
+def test_an_on_whose_settled_step_no_signature_admits_is_nobodys() -> None:
+    """Identified as the kettle at +2,000 W, the step settled at +100 W 3 s later: unidentified, and named
+    nothing (not still the kettle's)."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 30), (100, 30), (2100, 3), (200, 30))
+    kettle = engine.label_event(engine.feed_arrays(t[:80], p[:80]).events[0].id, "kettle")
+    reported: list[Event] = []
+    for k in range(80, t.size):
+        reported += engine.feed_arrays(t[k : k + 1], p[k : k + 1]).events
+    (on,) = reported
+    assert on.dp == pytest.approx(100.0)
+    assert (on.status, on.appliance_id, on.state) == ("unidentified", None, None)
+    assert not engine.snapshot().appliances[kettle.id].on
+
+
 def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance() -> None:
     """A washer labeled for its heater and drum: its spin, never labeled, still counts as the washer."""
     engine = Engine()

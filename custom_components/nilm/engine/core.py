@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .classifier import Option, Signature, classify, inrush_feature, joint_candidates
-from .detector import Detector, Fall, Step
+from .detector import Detector, Fall, Step, baseload_of
 from .energy import Ledger
 from .eventlog import EventLog
 from .features import describe, step_power_factor
@@ -221,6 +221,8 @@ class Engine:
                     self._later_falls.append(step)
                 continue
             self.noise_w, self.period_s = step.noise_w, step.period_s
+            # Judged with the baseload as it stood at the step, not at the end of the call.
+            self._update_baseload(step.baseload_w)
             running = set() if powers is None else set(self.tracker.appliance_powers())
             settled = self._settled_inrush(step)
             if settled is None:
@@ -234,7 +236,7 @@ class Engine:
             if powers is not None:
                 self._backfill(step, running, p_arr, powers, update)
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
-        self._update_baseload()
+        self._update_baseload(baseload_of(self.hourly_minima, self.detector.lowest_w))
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
         # Only callers that take powers get backfill; for the others the readings are not kept.
@@ -412,13 +414,10 @@ class Engine:
             float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
         )
 
-    def _update_baseload(self) -> None:
-        """A low quantile of the hourly minima of steady levels: the always-on load, robust to one odd dip."""
-        lows = [m for _, m in self.hourly_minima]
-        if math.isfinite(self.detector.lowest_w):
-            lows.append(max(0.0, self.detector.lowest_w))
-        if lows:
-            self.baseload_w = sorted(lows)[len(lows) // 10]
+    def _update_baseload(self, baseload_w: float | None) -> None:
+        """The always-on load as the detector last knew it (None: no steady level yet, keep what it was)."""
+        if baseload_w is not None:
+            self.baseload_w = baseload_w
 
     @property
     def hourly_minima(self) -> deque[tuple[int, float]]:
@@ -492,6 +491,8 @@ class Engine:
         if event.status == "labeled" and event.appliance_id is not None:
             self._apply_label(event, event.appliance_id, None)
         else:
+            # Identified afresh: what it was named for the step with its inrush no longer stands.
+            event.appliance_id = event.state = None
             shared = self._identify(event)
             for part in shared:
                 self.event_log.add(part)

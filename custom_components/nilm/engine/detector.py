@@ -7,7 +7,7 @@ second); everything else happens only when a step is confirmed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 import math
 from typing import NamedTuple
@@ -33,6 +33,8 @@ class Step:
     transient_s: float
     # The lowest steady level of the last day up to this step: what the mains cannot fall below.
     floor_w: float
+    # The always-on load as it stood at the confirmation (None before any steady level).
+    baseload_w: float | None
     # The meter as the detector knew it when the step was confirmed: noise, step threshold, period.
     noise_w: float
     threshold_w: float
@@ -54,6 +56,7 @@ class _Meter(NamedTuple):
 
     confirmed: int
     floor_w: float
+    baseload_w: float | None
     noise_w: float
     threshold_w: float
     period_s: float
@@ -301,6 +304,7 @@ class Detector:
                 meter = _Meter(
                     confirmed,
                     floor,
+                    baseload_of(self.hourly_minima, lowest),
                     noise,
                     self._threshold_at(noise, local),
                     self._periods[confirmed],
@@ -441,10 +445,22 @@ class Detector:
             overshoot_w=max(0.0, overshoot),
             transient_s=max(0.0, tail[0][1] - trans[0][1]),
             floor_w=meter.floor_w,
+            baseload_w=meter.baseload_w,
             noise_w=meter.noise_w,
             threshold_w=meter.threshold_w,
             period_s=meter.period_s,
         )
+
+
+def baseload_of(hourly_minima: Iterable[tuple[int, float]], lowest_w: float) -> float | None:
+    """The always-on load: a low quantile of the hourly minima of steady levels, robust to one odd dip.
+
+    The hour under way counts with its minimum so far. None before any steady level.
+    """
+    lows = [m for _, m in hourly_minima]
+    if math.isfinite(lowest_w):
+        lows.append(max(0.0, lowest_w))
+    return sorted(lows)[len(lows) // 10] if lows else None
 
 
 def _settle_n(period_s: float) -> int:
