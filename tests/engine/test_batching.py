@@ -112,6 +112,8 @@ def test_one_reading_at_a_time_or_all_at_once(name: str) -> None:
         (a.on, a.state, a.last_event_id) for a in then.values()
     ]
     assert single.ledger.energy_kwh == pytest.approx(engine.ledger.energy_kwh)
+    assert single.ledger.unidentified_kwh == pytest.approx(engine.ledger.unidentified_kwh)
+    assert single.baseload_w == pytest.approx(engine.baseload_w)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, strategies as st
 import numpy as np
 import pytest
 
-from custom_components.nilm.engine.detector import Detector
+from custom_components.nilm.engine.detector import Detector, baseload_of
 
 
 def _run(p: list[float], t: list[float] | None = None, threshold: float = 30.0):
@@ -181,3 +182,16 @@ def test_nothing_holds_across_an_outage() -> None:
     steps = detector.process([60.0 + k for k in range(10)], [2100.0] * 10, None, None)
     assert steps == []
     assert detector.level_w == 2100.0
+
+
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=5000.0), max_size=24),
+    st.one_of(st.floats(min_value=-100.0, max_value=5000.0), st.just(float("inf"))),
+)
+def test_baseload_is_the_low_quantile_of_the_hourly_minima(
+    minima: list[float], lowest: float
+) -> None:
+    """Followed reading by reading without sorting; the same as sorting the minima with the hour's low."""
+    lows = sorted([*minima, *([max(0.0, lowest)] if lowest != float("inf") else [])])
+    expected = lows[len(lows) // 10] if lows else None
+    assert baseload_of(enumerate(minima), lowest) == expected

@@ -25,21 +25,7 @@ def test_hour_follows_the_time_zone() -> None:
 
 def test_describe_collects_every_feature() -> None:
     step = Step(
-        4,
-        6,
-        1_700_000_000.0,
-        800.0,
-        600.0,
-        3.5,
-        100.0,
-        900.0,
-        50.0,
-        2.0,
-        100.0,
-        100.0,
-        2.0,
-        30.0,
-        1.0,
+        4, 6, 1_700_000_000.0, 800.0, 600.0, 3.5, 100.0, 900.0, 50.0, 2.0, 100.0, 2.0, 30.0, 1.0
     )
     features = describe(step, ZoneInfo("UTC"))
     assert features["pf"] == pytest.approx(0.8)

@@ -204,16 +204,20 @@ class Engine:
             self._recheck(fall.t, fall.level_w, fall.floor_w)
         self._later_falls = []
         # Steps take effect from the reading that confirmed them, falls of the level once that reading is
-        # counted, whatever the batch: a feed of one reading at a time (Home Assistant's) knows no earlier,
-        # so a replay in large batches must not either.
-        marks: list[tuple[int, Step | Fall]] = [(s.confirmed, s) for s in steps]
-        marks += [(fall.confirmed + 1, fall) for fall in self.detector.falls]
-        marks.sort(key=lambda mark: (mark[0], isinstance(mark[1], Step)))
+        # counted, a new baseload after that reading's step: whatever the batch, as a feed of one reading at
+        # a time (Home Assistant's) knows no earlier, so a replay in large batches must not either.
+        marks: list[tuple[int, int, Step | Fall | float]] = [(s.confirmed, 1, s) for s in steps]
+        marks += [(fall.confirmed + 1, 0, fall) for fall in self.detector.falls]
+        marks += [(row, 2, baseload) for row, baseload in self.detector.baseloads]
+        marks.sort(key=lambda mark: mark[:2])
         start = 0
-        for row, step in marks:
+        for row, _, step in marks:
             stop = max(start, row)
             self._integrate_span(t_arr, p_arr, start, stop, powers, update)
             start = stop
+            if isinstance(step, float):
+                self.baseload_w = step
+                continue
             if isinstance(step, Fall):
                 if row < t_arr.size:
                     self._recheck(step.t, step.level_w, step.floor_w)
@@ -221,8 +225,6 @@ class Engine:
                     self._later_falls.append(step)
                 continue
             self.noise_w, self.period_s = step.noise_w, step.period_s
-            # Judged with the baseload as it stood at the step, not at the end of the call.
-            self._update_baseload(step.baseload_w)
             running = set() if powers is None else set(self.tracker.appliance_powers())
             settled = self._settled_inrush(step)
             if settled is None:

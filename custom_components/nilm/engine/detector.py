@@ -33,8 +33,6 @@ class Step:
     transient_s: float
     # The lowest steady level of the last day up to this step: what the mains cannot fall below.
     floor_w: float
-    # The always-on load as it stood at the confirmation (None before any steady level).
-    baseload_w: float | None
     # The meter as the detector knew it when the step was confirmed: noise, step threshold, period.
     noise_w: float
     threshold_w: float
@@ -56,7 +54,6 @@ class _Meter(NamedTuple):
 
     confirmed: int
     floor_w: float
-    baseload_w: float | None
     noise_w: float
     threshold_w: float
     period_s: float
@@ -109,6 +106,9 @@ class Detector:
         # level a drift is measured from (the highest since the last step or fall).
         self.falls: list[Fall] = []
         self._fall_ref = 0.0
+        # Where the always-on load changed in the last batch (a new low of the hour, an hour closing): (row,
+        # baseload), so that energy is split as when readings come one at a time.
+        self.baseloads: list[tuple[int, float]] = []
         # The period after each reading of the batch: what a step confirmed there was judged with.
         self._periods: list[float] = []
         self.period_s = 1.0
@@ -193,6 +193,9 @@ class Detector:
         lowest = self.lowest_w
         hour_end = self._hour_end
         day_low = min((m for _, m in self.hourly_minima), default=math.inf)
+        closed = sorted(m for _, m in self.hourly_minima)
+        baseload = _baseload(closed, lowest)
+        baseloads: list[tuple[int, float]] = []
         falls: list[Fall] = []
         fall_ref = self._fall_ref
         rel = self.RELATIVE_BAND
@@ -215,6 +218,11 @@ class Detector:
                 self._close_hour(tk)
                 lowest, hour_end = math.inf, self._hour_end
                 day_low = min((m for _, m in self.hourly_minima), default=math.inf)
+                closed = sorted(m for _, m in self.hourly_minima)
+                now = _baseload(closed, lowest)
+                if now is not None and now != baseload:
+                    baseloads.append((_row(rows, real, k), now))
+                    baseload = now
             if last_t is not None and tk - last_t > gap_s:
                 win_p.clear()
                 win_q.clear()
@@ -229,7 +237,12 @@ class Detector:
                     win_i.append(i[k])
                 level = fall_ref = pk
                 prev_p = pk
-                lowest = min(lowest, level)
+                if level < lowest:
+                    lowest = level
+                    now = _baseload(closed, lowest)
+                    if now != baseload and now is not None:
+                        baseloads.append((_row(rows, real, k), now))
+                        baseload = now
                 # Whatever ran before the gap, the mains now holds this much.
                 falls.append(Fall(_row(rows, real, k), tk, level, min(day_low, lowest)))
                 continue
@@ -254,7 +267,12 @@ class Detector:
                 else:
                     win_p.append(pk)
                     level = sum(win_p) / len(win_p)
-                lowest = min(lowest, level)
+                if level < lowest:
+                    lowest = level
+                    now = _baseload(closed, lowest)
+                    if now != baseload and now is not None:
+                        baseloads.append((_row(rows, real, k), now))
+                        baseload = now
                 if q is not None:
                     win_q.append(q[k])
                 if i is not None:
@@ -304,7 +322,6 @@ class Detector:
                 meter = _Meter(
                     confirmed,
                     floor,
-                    baseload_of(self.hourly_minima, lowest),
                     noise,
                     self._threshold_at(noise, local),
                     self._periods[confirmed],
@@ -323,6 +340,7 @@ class Detector:
         self.lowest_w = lowest
         self._hour_end = hour_end
         self.falls = falls
+        self.baseloads = baseloads
         self._fall_ref = fall_ref
         self._held = (p[-1], None if q is None else q[-1], None if i is None else i[-1])
         self._win_p, self._win_q, self._win_i = win_p, win_q, win_i
@@ -445,7 +463,6 @@ class Detector:
             overshoot_w=max(0.0, overshoot),
             transient_s=max(0.0, tail[0][1] - trans[0][1]),
             floor_w=meter.floor_w,
-            baseload_w=meter.baseload_w,
             noise_w=meter.noise_w,
             threshold_w=meter.threshold_w,
             period_s=meter.period_s,
@@ -457,10 +474,17 @@ def baseload_of(hourly_minima: Iterable[tuple[int, float]], lowest_w: float) -> 
 
     The hour under way counts with its minimum so far. None before any steady level.
     """
-    lows = [m for _, m in hourly_minima]
-    if math.isfinite(lowest_w):
-        lows.append(max(0.0, lowest_w))
-    return sorted(lows)[len(lows) // 10] if lows else None
+    return _baseload(sorted(m for _, m in hourly_minima), lowest_w)
+
+
+def _baseload(closed: list[float], lowest_w: float) -> float | None:
+    """`baseload_of` from the closed hours' minima, sorted: the quantile with the hour's low put in."""
+    if not math.isfinite(lowest_w):
+        return closed[len(closed) // 10] if closed else None
+    at = (len(closed) + 1) // 10
+    below = closed[at - 1] if at > 0 else -math.inf
+    above = closed[at] if at < len(closed) else math.inf
+    return max(below, min(max(0.0, lowest_w), above))
 
 
 def _settle_n(period_s: float) -> int:
