@@ -640,8 +640,9 @@ class Engine:
             return False
         magnitude, dq = abs(off.dp), _dq_as_on(off)
         found: list[tuple[float, StateKey, Signature, Event]] = []
+        last_offs = self.tracker.last_offs()
         for key, signature in self.signatures.items():
-            last = None if key in self.tracker.active else self.tracker.last_off(key)
+            last = None if key in self.tracker.active else last_offs.get(key)
             previous = None if last is None else self.event_log.find(last)
             fit = None if previous is None else signature.match(magnitude, dq, self.noise_w)
             if previous is None or fit is None:

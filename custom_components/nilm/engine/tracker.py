@@ -151,12 +151,13 @@ class Tracker:
                 return off_event_id, closed
         return None
 
-    def last_off(self, key: StateKey) -> str | None:
-        """The latest remembered OFF that ended this state."""
-        for off_event_id, (closed, _) in reversed(self._closed_by.items()):
-            if any((c.appliance_id, c.state) == key for c in closed):
-                return off_event_id
-        return None
+    def last_offs(self) -> dict[StateKey, str]:
+        """The latest remembered OFF that ended each state."""
+        return {
+            (c.appliance_id, c.state): off_event_id
+            for off_event_id, (closed, _) in self._closed_by.items()
+            for c in closed
+        }
 
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
         """A running state changes level by delta_w (a TV dimming, a PC going idle); it stays on."""
