@@ -219,10 +219,7 @@ class Detector:
                 lowest, hour_end = math.inf, self._hour_end
                 day_low = min((m for _, m in self.hourly_minima), default=math.inf)
                 closed = sorted(m for _, m in self.hourly_minima)
-                now = _baseload(closed, lowest)
-                if now is not None and now != baseload:
-                    baseloads.append((_row(rows, real, k), now))
-                    baseload = now
+                baseload = _mark_baseload(baseloads, _row(rows, real, k), closed, lowest, baseload)
             if last_t is not None and tk - last_t > gap_s:
                 win_p.clear()
                 win_q.clear()
@@ -239,10 +236,9 @@ class Detector:
                 prev_p = pk
                 if level < lowest:
                     lowest = level
-                    now = _baseload(closed, lowest)
-                    if now != baseload and now is not None:
-                        baseloads.append((_row(rows, real, k), now))
-                        baseload = now
+                    baseload = _mark_baseload(
+                        baseloads, _row(rows, real, k), closed, lowest, baseload
+                    )
                 # Whatever ran before the gap, the mains now holds this much.
                 falls.append(Fall(_row(rows, real, k), tk, level, min(day_low, lowest)))
                 continue
@@ -269,10 +265,9 @@ class Detector:
                     level = sum(win_p) / len(win_p)
                 if level < lowest:
                     lowest = level
-                    now = _baseload(closed, lowest)
-                    if now != baseload and now is not None:
-                        baseloads.append((_row(rows, real, k), now))
-                        baseload = now
+                    baseload = _mark_baseload(
+                        baseloads, _row(rows, real, k), closed, lowest, baseload
+                    )
                 if q is not None:
                     win_q.append(q[k])
                 if i is not None:
@@ -475,6 +470,21 @@ def baseload_of(hourly_minima: Iterable[tuple[int, float]], lowest_w: float) -> 
     The hour under way counts with its minimum so far. None before any steady level.
     """
     return _baseload(sorted(m for _, m in hourly_minima), lowest_w)
+
+
+def _mark_baseload(
+    marks: list[tuple[int, float]],
+    row: int,
+    closed: list[float],
+    lowest_w: float,
+    current: float | None,
+) -> float | None:
+    """The baseload now; where it changed, the row is marked (the engine follows it from there)."""
+    now = _baseload(closed, lowest_w)
+    if now is None or now == current:
+        return current
+    marks.append((row, now))
+    return now
 
 
 def _baseload(closed: list[float], lowest_w: float) -> float | None:
