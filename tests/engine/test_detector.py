@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from household import DATA, read_nilm_csv
 from hypothesis import given, strategies as st
 import numpy as np
 import pytest
@@ -163,6 +164,23 @@ def test_the_period_follows_a_meter_that_speeds_up() -> None:
     detector, _ = _run([100.0] * len(t), t)
     assert detector.period_s < 1.1
     assert detector.settle_n == 3
+
+
+def test_a_real_meter_reporting_on_change_reads_as_the_second_it_resolves() -> None:
+    """A day of a real whole-house meter: readings a second apart while loads switch, quiet for seconds to an
+    hour otherwise. Its quiet intervals are holds, not its resolution (they made it read as 2.8 s)."""
+    _, rows = read_nilm_csv(DATA / "gjw_change_only_day.csv")
+    detector = Detector(30.0, gap_s=300.0)
+    detector.process(rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist(), None)
+    assert detector.period_s < 1.1
+
+
+def test_the_period_follows_a_meter_that_slows_down() -> None:
+    """A 1 s meter set to report every 10 s reads as a coarse meter (levels of two samples) within 70 minutes."""
+    t = [float(k) for k in range(30)] + [29.0 + 10.0 * k for k in range(1, 421)]
+    detector, _ = _run([100.0] * len(t), t)
+    assert detector.period_s > 5.0
+    assert detector.settle_n == 2
 
 
 def test_a_regular_meter_is_not_held() -> None:

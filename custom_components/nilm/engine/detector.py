@@ -378,8 +378,11 @@ class Detector:
                 elif dt < period:
                     period += down * (dt - period)
                 else:
-                    period += up * (dt - period)
-                    if dt > hold * period:
+                    # A reading that held (a meter reporting on change, quiet for a minute) says little of
+                    # the meter's resolution: it raises the period as an interval of the hold limit would.
+                    held = dt > hold * period
+                    period += up * (min(dt, hold * period) - period)
+                    if held:
                         holds.append((k, last, period))
             last = tk
             self._periods.append(period)
