@@ -212,4 +212,4 @@ def test_baseload_is_the_low_quantile_of_the_hourly_minima(
     """Followed reading by reading without sorting; the same as sorting the minima with the hour's low."""
     lows = sorted([*minima, *([max(0.0, lowest)] if lowest != float("inf") else [])])
     expected = lows[len(lows) // 10] if lows else None
-    assert baseload_of(enumerate(minima), lowest) == expected
+    assert baseload_of(sorted(minima), lowest) == expected

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .classifier import Option, Signature, classify, inrush_feature, joint_candidates
-from .detector import Detector, Fall, Step, baseload_of
+from .detector import Detector, Fall, Step
 from .energy import Ledger
 from .eventlog import EventLog
 from .features import describe, step_power_factor
@@ -238,7 +238,8 @@ class Engine:
             if powers is not None:
                 self._backfill(step, running, p_arr, powers, update)
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)
-        self._update_baseload(baseload_of(self.hourly_minima, self.detector.lowest_w))
+        if self.detector.baseload_w is not None:
+            self.baseload_w = self.detector.baseload_w
         self.last_t = float(t_arr[-1])
         self.mains_w = float(p_arr[-1])
         # Only callers that take powers get backfill; for the others the readings are not kept.
@@ -415,11 +416,6 @@ class Engine:
         self.ledger.add_mains(
             float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
         )
-
-    def _update_baseload(self, baseload_w: float | None) -> None:
-        """The always-on load as the detector last knew it (None: no steady level yet, keep what it was)."""
-        if baseload_w is not None:
-            self.baseload_w = baseload_w
 
     @property
     def hourly_minima(self) -> deque[tuple[int, float]]:
@@ -639,7 +635,7 @@ class Engine:
         if self.period_s < MERGED_EDGE_PERIOD_S:
             return False
         magnitude, dq = abs(off.dp), _dq_as_on(off)
-        found: list[tuple[float, StateKey, Signature, Event]] = []
+        found: list[tuple[float, StateKey, Event, Edge]] = []
         last_offs = self.tracker.last_offs()
         for key, signature in self.signatures.items():
             last = None if key in self.tracker.active else last_offs.get(key)
@@ -648,17 +644,16 @@ class Engine:
             if previous is None or fit is None:
                 continue
             merged = self._only_step_between(previous.t, off.t)
-            if merged is not None and self._fits_better(
-                merged, _edge(signature.power(), signature, off.id)
-            ):
-                found.append((fit[0] + math.log(signature.count + 1.0), key, signature, merged))
+            edge = _edge(signature.power(), signature, off.id)
+            if merged is not None and self._fits_better(merged, edge):
+                found.append((fit[0] + math.log(signature.count + 1.0), key, merged, edge))
         if not found:
             return False
-        _, key, signature, merged = max(found, key=lambda f: f[0])
-        decision = classify(magnitude, dq, [Option((signature,))], self.noise_w)
+        _, key, merged, edge = max(found, key=lambda f: f[0])
+        decision = classify(magnitude, dq, [Option((self.signatures[key],))], self.noise_w)
         if decision.confidence < self.config.confidence_threshold:
             return False
-        self._give_back(merged, _edge(signature.power(), signature, off.id))
+        self._give_back(merged, edge)
         off.status, off.appliance_id, off.state = "identified", key[0], key[1]
         off.confidence, off.candidates = decision.confidence, decision.candidates
         self._switched(key[0], off.t)

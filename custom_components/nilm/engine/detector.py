@@ -7,7 +7,7 @@ second); everything else happens only when a step is confirmed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 from typing import NamedTuple
@@ -109,6 +109,8 @@ class Detector:
         # Where the always-on load changed in the last batch (a new low of the hour, an hour closing): (row,
         # baseload), so that energy is split as when readings come one at a time.
         self.baseloads: list[tuple[int, float]] = []
+        # The always-on load at the end of the last batch (None before any steady level).
+        self.baseload_w: float | None = None
         # The period after each reading of the batch: what a step confirmed there was judged with.
         self._periods: list[float] = []
         self.period_s = 1.0
@@ -194,7 +196,7 @@ class Detector:
         hour_end = self._hour_end
         day_low = min((m for _, m in self.hourly_minima), default=math.inf)
         closed = sorted(m for _, m in self.hourly_minima)
-        baseload = _baseload(closed, lowest)
+        baseload = baseload_of(closed, lowest)
         baseloads: list[tuple[int, float]] = []
         falls: list[Fall] = []
         fall_ref = self._fall_ref
@@ -336,6 +338,7 @@ class Detector:
         self._hour_end = hour_end
         self.falls = falls
         self.baseloads = baseloads
+        self.baseload_w = baseload
         self._fall_ref = fall_ref
         self._held = (p[-1], None if q is None else q[-1], None if i is None else i[-1])
         self._win_p, self._win_q, self._win_i = win_p, win_q, win_i
@@ -467,14 +470,6 @@ class Detector:
         )
 
 
-def baseload_of(hourly_minima: Iterable[tuple[int, float]], lowest_w: float) -> float | None:
-    """The always-on load: a low quantile of the hourly minima of steady levels, robust to one odd dip.
-
-    The hour under way counts with its minimum so far. None before any steady level.
-    """
-    return _baseload(sorted(m for _, m in hourly_minima), lowest_w)
-
-
 def _mark_baseload(
     marks: list[tuple[int, float]],
     row: int,
@@ -483,15 +478,19 @@ def _mark_baseload(
     current: float | None,
 ) -> float | None:
     """The baseload now; where it changed, the row is marked (the engine follows it from there)."""
-    now = _baseload(closed, lowest_w)
+    now = baseload_of(closed, lowest_w)
     if now is None or now == current:
         return current
     marks.append((row, now))
     return now
 
 
-def _baseload(closed: list[float], lowest_w: float) -> float | None:
-    """`baseload_of` from the closed hours' minima, sorted: the quantile with the hour's low put in."""
+def baseload_of(closed: list[float], lowest_w: float) -> float | None:
+    """The always-on load: a low quantile of the hourly minima of steady levels, robust to one odd dip.
+
+    `closed` holds the closed hours' minima, sorted; the hour under way counts with its minimum so far,
+    put in without sorting again (this runs at every new low). None before any steady level.
+    """
     if not math.isfinite(lowest_w):
         return closed[len(closed) // 10] if closed else None
     at = (len(closed) + 1) // 10
