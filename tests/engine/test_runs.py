@@ -13,6 +13,7 @@ from custom_components.nilm.engine.runs import (
     FIT_BONUS,
     LABELED_PER_STATE,
     MISFIT_FLOOR,
+    OUTRUN_Z,
     TRAIN_GAP_S,
     Run,
     RunHistory,
@@ -63,6 +64,27 @@ def test_fit_follows_what_labels_teach_and_take_back() -> None:
     assert history.fit(TOASTER, 8.0) == MISFIT_FLOOR
     history.forget("t")
     assert history.fit(TOASTER, 8.0) == 0.0
+
+
+def test_a_run_outruns_a_state_its_labeled_runs_never_lasted() -> None:
+    history = RunHistory()
+    assert history.survival(COFFEE, 60.0) == 0.0
+    history.learn(COFFEE, "e1", 8.0)
+    # One labeled run says how long the state runs, not how long it cannot.
+    assert history.outrun_s(COFFEE) is None
+    history.learn(COFFEE, "e2", 8.0)
+    outrun = history.outrun_s(COFFEE)
+    assert outrun is not None
+    # Two runs that agree do not make the tail narrow: beyond three times the spread of a single run's.
+    assert outrun > 8.0 * np.exp(OUTRUN_Z * 0.5)
+    # The chance to last longer falls with the run so far, down to the floor.
+    assert (
+        history.survival(COFFEE, 4.0)
+        > history.survival(COFFEE, 8.0)
+        > history.survival(COFFEE, 30.0)
+    )
+    assert history.survival(COFFEE, 8.0) == pytest.approx(np.log(0.5))
+    assert history.survival(COFFEE, outrun) == MISFIT_FLOOR
 
 
 def test_undo_forget_and_the_cap() -> None:
@@ -183,3 +205,67 @@ def test_a_labeled_off_teaches_only_its_own_appliance_s_run() -> None:
     assert not engine.snapshot().appliances[vacuum.id].on
     assert [d for _, d in engine.runs.labeled[(kettle.id, "on")]] == [50.0]
     assert [d for _, d in engine.runs.labeled[(vacuum.id, "on")]] == [40.0]
+
+
+TRAINED = [("toaster", 120), ("toaster", 120)] + [("coffee maker", 8)] * 3
+
+
+def _labeled_runs(engine: Engine, t0: float, runs: list[tuple[str, int]]) -> float:
+    for name, seconds in runs:
+        _, t0 = _run(engine, t0, seconds, name)
+        t0 += 600
+    return t0
+
+
+def test_a_run_that_outlasts_its_winner_s_runs_goes_to_a_rival_that_runs_that_long() -> None:
+    """The coffee maker's pulses (three labeled, 8 s each) make a lone 700 W ON its own; when that run has
+    gone on a minute and more, no pulse ever ran so long and the toaster's runs did: it is the toaster's,
+    from then on, and its ON event is revised."""
+    engine = Engine()
+    t0 = _labeled_runs(engine, T0, TRAINED)
+    toaster, coffee = (a.id for a in engine.snapshot().appliances.values())
+    outrun = engine.runs.outrun_s((coffee, "on"))
+    assert outrun is not None
+    assert 30 < outrun < 110
+    t, p, _ = levels((100, 20), (800, 130), (100, 20), t0=t0)
+    first = int(20 + outrun) - 5
+    (on,) = engine.feed_arrays(t[:first], p[:first]).events
+    assert on.appliance_id == coffee
+    assert engine.snapshot().appliances[coffee].on
+    update = engine.feed_arrays(t[first:140], p[first:140])
+    assert [e.id for e in update.revised] == [on.id]
+    assert (on.appliance_id, on.state) == (toaster, "on")
+    snapshot = engine.snapshot()
+    assert snapshot.appliances[toaster].on
+    assert not snapshot.appliances[coffee].on
+    (off,) = engine.feed_arrays(t[140:], p[140:]).events
+    assert off.appliance_id == toaster
+    assert not engine.snapshot().appliances[toaster].on
+
+
+def test_the_handover_is_the_same_whatever_the_batches() -> None:
+    def replay(batch: int) -> list[tuple[str, str | None]]:
+        engine = Engine()
+        t0 = _labeled_runs(engine, T0, TRAINED)
+        t, p, _ = levels((100, 20), (800, 130), (100, 20), t0=t0)
+        for k in range(0, t.size, batch):
+            engine.feed_arrays(t[k : k + batch], p[k : k + batch])
+        names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+        return [(e.kind, names.get(e.appliance_id or "")) for e in engine.events("all")][:2]
+
+    assert replay(1) == replay(170) == [("off", "toaster"), ("on", "toaster")]
+
+
+@pytest.mark.parametrize("reason", ["one labeled pulse", "a rival without labeled runs"])
+def test_no_handover_without_runs_on_both_sides(reason: str) -> None:
+    engine = Engine()
+    t0 = _labeled_runs(engine, T0, TRAINED)
+    toaster, coffee = (a.id for a in engine.snapshot().appliances.values())
+    if reason == "one labeled pulse":
+        del engine.runs.labeled[(coffee, "on")][1:]
+    else:
+        engine.runs.forget(toaster)
+    t, p, _ = levels((100, 20), (800, 300), t0=t0)
+    (on,) = engine.feed_arrays(t, p).events
+    assert on.appliance_id == coffee, reason
+    assert engine.snapshot().appliances[coffee].on, reason

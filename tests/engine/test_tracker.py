@@ -95,7 +95,8 @@ def test_learned_run_length_sets_the_timeout() -> None:
     assert len(tracker.recheck(20_000.0 + 511.0, None, 0.0)) == 1
     # The mains still holds it: the load stays, as an unknown one whose OFF ends no kettle.
     assert list(tracker.unknown) == ["e3"]
-    assert tracker.next_expiry() is None
+    # Until its OFF, the mains, or DEFAULT_MAX_ON_S after its ON.
+    assert tracker.next_expiry() == 20_000.0 + DEFAULT_MAX_ON_S
 
 
 def test_an_off_taken_back_uncounts_its_run() -> None:
@@ -155,6 +156,8 @@ def test_unknown_loads_are_bounded_and_dropped_like_states() -> None:
     # The mains holds 1,000 W above the baseload: the 3 kW load is gone, silently (no appliance to note).
     assert tracker.recheck(60.0, 1100.0, 100.0) == []
     assert "big" not in tracker.unknown
+    # Their end is a deadline of its own, not left to whichever recheck comes next.
+    assert tracker.next_expiry() == 4.0 + DEFAULT_MAX_ON_S
     assert tracker.recheck(DEFAULT_MAX_ON_S + 100.0, None, 0.0) == []
     assert tracker.unknown == {}
 

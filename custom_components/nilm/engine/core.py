@@ -73,6 +73,8 @@ INRUSH_RETURN_SHARE = 0.5
 # A multi-state appliance switched this recently is still in its run: an unclaimed ON may be a phase of it.
 # Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
 SESSION_S = 900.0
+# A state that had this share of an ON's posterior may take over its run when the run outlasts the winner's.
+HANDOVER_MIN_P = 0.2
 
 type FloatArray = NDArray[np.float64]
 
@@ -143,6 +145,9 @@ class Engine:
         self.gap_pending = False
         # Unknown loads already reconsidered (each is, once).
         self.reconsidered: set[str] = set()
+        # Runs whose ON was judged again once they outlasted their state's labeled runs (each is, once; not
+        # saved: after a restart the same labels judge the same run the same way).
+        self.outrun_judged: set[str] = set()
         # Pulse edges found hidden in a step (P and Q as they moved the mains), by event: what a label of that
         # step, even much later, leaves out.
         self.hidden_edges: OrderedDict[str, Edge] = OrderedDict()
@@ -333,8 +338,8 @@ class Engine:
     ) -> None:
         """Integrate rows [start, stop) between two events, stopping at each deadline inside them.
 
-        A state times out, and an unknown load is reconsidered, at its own row, as if fed one sample at a
-        time, not at the batch's next event.
+        A state times out, and an unknown load or a long run is reconsidered, at its own row, as if fed one
+        sample at a time, not at the batch's next event.
         """
         while (deadline := self._next_deadline()) is not None:
             cut = int(np.searchsorted(t, deadline, side="right"))
@@ -349,11 +354,22 @@ class Engine:
         self._integrate(t, p, start, stop, powers)
 
     def _next_deadline(self) -> float | None:
-        """The first timeout of a running state or reconsideration of an unknown load, if any."""
+        """When a state times out or a load is reconsidered next, if ever.
+
+        An unknown load is reconsidered RECONSIDER_AFTER_S after its ON, a named run once it outlasts its
+        state's labeled runs.
+        """
         times = [
             load.since + RECONSIDER_AFTER_S
             for key, load in self.tracker.unknown.items()
             if key not in self.reconsidered
+        ]
+        times += [
+            component.since + outrun
+            for key, component in self.tracker.active.items()
+            if not component.held
+            and component.event_id not in self.outrun_judged
+            and (outrun := self.runs.outrun_s(key)) is not None
         ]
         expiry = self.tracker.next_expiry()
         if expiry is not None:
@@ -361,11 +377,12 @@ class Engine:
         return min(times, default=None)
 
     def _reconsider(self, t: float) -> list[Event]:
-        """Name unknown loads by how long they have run; returns the ON events that got a name.
+        """Name loads by how long they have run; returns the ON events that got a (new) name.
 
         Once a load has run RECONSIDER_AFTER_S, the states that never run this long are no longer
         candidates (a kettle for a washer's heater), and what was ambiguous at its ON (a TV among
-        look-alikes that run for minutes) may now be clear. It switches on from its ON's time.
+        look-alikes that run for minutes) may now be clear. It switches on from its ON's time. A named run
+        is judged again once it outlasts its state's labeled runs (`_hand_over`).
         """
         named: list[Event] = []
         for load_id, load in list(self.tracker.unknown.items()):
@@ -396,9 +413,67 @@ class Engine:
                 self.tracker.switch_on(
                     lead.appliance_id, lead.state, load.power_w, load.since, load.event_id
                 )
+        named += self._hand_over(t)
         self.reconsidered &= set(self.tracker.unknown)
+        self.outrun_judged &= {c.event_id for c in self.tracker.active.values()}
         if named:
             self.event_log.recount()
+        return named
+
+    def _hand_over(self, t: float) -> list[Event]:
+        """Give a run that outlasted its state's labeled runs to a state of its size that runs that long.
+
+        A toaster's ON is a coffee maker's pulse by its step alone; two minutes later, no pulse of the coffee
+        maker ever ran so long and the toaster's runs did. Returns the ON events that changed appliance.
+        """
+        named: list[Event] = []
+        for key, component in list(self.tracker.active.items()):
+            outrun = self.runs.outrun_s(key)
+            if (
+                component.held
+                or component.event_id in self.outrun_judged
+                or outrun is None
+                or t - component.since < outrun
+            ):
+                continue
+            self.outrun_judged.add(component.event_id)
+            elapsed = t - component.since
+            event = self.event_log.find(component.event_id)
+            # Only a state the step alone could not tell from this one: run lengths do not outweigh sizes.
+            rivals = (
+                set()
+                if event is None
+                else {
+                    (a, s)
+                    for a, s, p in event.candidates
+                    if p >= HANDOVER_MIN_P and (a, s) in self.runs.labeled
+                }
+            )
+            options = [
+                Option((self.signatures[other],), prior=self.runs.survival(other, elapsed))
+                for other in rivals | {key}
+                if other in self.signatures and (other == key or other not in self.tracker.active)
+            ]
+            decision = classify(component.power_w, component.reactive_var, options, self.noise_w)
+            best = decision.best
+            if (
+                best is None
+                or (best.lead.appliance_id, best.lead.state) == key
+                or decision.confidence < self.config.confidence_threshold
+            ):
+                continue
+            lead = best.lead
+            del self.tracker.active[key]
+            self.tracker.active[(lead.appliance_id, lead.state)] = replace(
+                component, appliance_id=lead.appliance_id, state=lead.state
+            )
+            record = self.appliances[lead.appliance_id]
+            record.confidence, record.last_event_id = decision.confidence, component.event_id
+            self._switched(lead.appliance_id, t)
+            if event is not None:
+                event.appliance_id, event.state = lead.appliance_id, lead.state
+                event.confidence, event.candidates = decision.confidence, decision.candidates
+                named.append(event)
         return named
 
     def _roll_period(self, t: FloatArray, start: int, end: int) -> None:

@@ -28,6 +28,13 @@ MIN_LOG_SPREAD = 0.5
 # Log prior of a run length that fits a state's labeled runs; one far outside counts against, to the floor.
 FIT_BONUS = 2.0
 MISFIT_FLOOR = -6.0
+# A run this many spreads longer than a state's labeled runs is unlikely to be that state's.
+OUTRUN_Z = 3.0
+# One labeled run is no evidence of how long a state cannot run (it may have been a short one).
+OUTRUN_MIN_RUNS = 2
+# The spread of log run lengths assumed before runs are seen (a factor 2.7), worth this many runs.
+TAIL_SPREAD = 1.0
+TAIL_WEIGHT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,18 +104,53 @@ class RunHistory:
 
     def fit(self, key: StateKey, duration_s: float) -> float:
         """Log prior that a run this long is the state's, from its labeled runs (0 without any)."""
+        stats = self._log_stats(key)
+        if stats is None:
+            return 0.0
+        mean, spread = stats
+        z = (math.log(max(1.0, duration_s)) - mean) / spread
+        return max(MISFIT_FLOOR, FIT_BONUS - 0.5 * z * z)
+
+    def survival(self, key: StateKey, duration_s: float) -> float:
+        """Log chance that a run of the state lasts at least this long, from its labeled runs (0 without)."""
+        stats = self._tail_stats(key)
+        if stats is None:
+            return 0.0
+        z = (math.log(max(1.0, duration_s)) - stats[0]) / stats[1]
+        return max(MISFIT_FLOOR, math.log(max(1e-300, 0.5 * math.erfc(z / math.sqrt(2.0)))))
+
+    def outrun_s(self, key: StateKey) -> float | None:
+        """How long a run of the state may last before its labeled runs say it is another load's."""
+        stats = self._tail_stats(key)
+        if stats is None or len(self.labeled[key]) < OUTRUN_MIN_RUNS:
+            return None
+        return math.exp(stats[0] + OUTRUN_Z * stats[1])
+
+    def _tail_stats(self, key: StateKey) -> tuple[float, float] | None:
+        """Mean and spread of the log run lengths for judging a long run.
+
+        A few runs that agree say little about how long the state can run: their spread leans towards
+        TAIL_SPREAD.
+        """
+        stats = self._log_stats(key)
+        if stats is None:
+            return None
+        n = len(self.labeled[key])
+        variance = (n * stats[1] ** 2 + TAIL_WEIGHT * TAIL_SPREAD**2) / (n + TAIL_WEIGHT)
+        return stats[0], math.sqrt(variance)
+
+    def _log_stats(self, key: StateKey) -> tuple[float, float] | None:
+        """Mean and spread of a state's labeled log run lengths, None without any."""
         stats = self._stats.get(key)
         if stats is None:
             runs = self.labeled.get(key)
             if not runs:
-                return 0.0
+                return None
             logs = [math.log(max(1.0, d)) for _, d in runs]
             mean = sum(logs) / len(logs)
             spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / len(logs))
             stats = self._stats[key] = (mean, max(MIN_LOG_SPREAD, spread))
-        mean, spread = stats
-        z = (math.log(max(1.0, duration_s)) - mean) / spread
-        return max(MISFIT_FLOOR, FIT_BONUS - 0.5 * z * z)
+        return stats
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the saved state."""

@@ -265,7 +265,7 @@ class Tracker:
         )
 
     def next_expiry(self) -> float | None:
-        """When the first running state times out, or a load stops counting as its appliance's."""
+        """When the first running state times out or a load stops counting as its appliance's or at all."""
         return min(
             [
                 *(c.since + self._limit(k, c) for k, c in self.active.items()),
@@ -274,6 +274,7 @@ class Tracker:
                     for c in self.unknown.values()
                     if c.owner is not None
                 ),
+                *(c.since + DEFAULT_MAX_ON_S for c in self.unknown.values()),
             ],
             default=None,
         )
