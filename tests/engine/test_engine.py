@@ -203,6 +203,13 @@ def test_a_state_is_steps_within_a_factor_and_states_are_bounded() -> None:
     for event in ons:
         engine.label_event(event.id, "heater")
     assert [e.state for e in ons] == ["on", "on", "on 2"]
+    # A state is judged by its typical size, not its spread: 1,000 and 1,500 W made the heater's state wide
+    # enough to admit 500 W, which is still a level of its own (a factor 2.6 below the state's 1,300 W).
+    t3, p3, _ = levels((100, 20), (600, 20), (100, 20), t0=t[-1] + 1)
+    (small, _) = engine.feed_arrays(t3, p3).events
+    engine.label_event(small.id, "heater")
+    assert small.state == "on 3"
+    t = t3
     # Ten sizes, each twice the last: the ninth and tenth join the closest of the eight states.
     sizes = [60.0 * 2**k for k in range(10)]
     t2, p2, _ = levels(*((w, 20) for s in sizes for w in (100, 100 + s)), (100, 20), t0=t[-1] + 1)

@@ -1041,8 +1041,10 @@ class Engine:
         """The state a step of this size belongs to: the closest known one, or a new level.
 
         Real appliances vary between uses (a freezer starts warm or cold), so a step within a factor
-        of STATE_RATIO of a known state, or within its spread, is that state; a clearly different
-        size (a washer's heater against its drum) is a new level.
+        of STATE_RATIO of a known state is that state; a clearly different size (a washer's heater against
+        its drum) is a new level. Not the state's spread: each label that joins a state widens it, and a
+        wide state took every later level (a coffee maker's 1,140 W heater, its staged OFF and its 325 W
+        keep-warm pulses became one state that matched any step between them).
         """
         known = [sig for key, sig in self.signatures.items() if key[0] == record.id]
         if not known:
@@ -1051,8 +1053,7 @@ class Engine:
             known, key=lambda sig: abs(math.log(max(sig.power(), 1.0) / max(magnitude, 1.0)))
         )
         ratio = max(closest.power(), magnitude) / max(min(closest.power(), magnitude), 1.0)
-        fits = ratio <= STATE_RATIO or closest.match(magnitude, None, self.noise_w) is not None
-        if fits or len(known) >= MAX_STATES_PER_APPLIANCE:
+        if ratio <= STATE_RATIO or len(known) >= MAX_STATES_PER_APPLIANCE:
             return closest.state
         number = len(record.states) + 1
         while f"{DEFAULT_STATE} {number}" in record.states:
