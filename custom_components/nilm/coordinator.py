@@ -303,8 +303,8 @@ class NilmCoordinator(DataUpdateCoordinator[Snapshot]):
     def event_data(self, event: Event, *, revised: bool = False) -> dict[str, Any]:
         """The bus event payload: what an automation needs to notify and label.
 
-        `revised` marks an event fired before whose step or identification changed (a settled inrush, or
-        an unidentified ON named later by how long its load ran).
+        `revised` marks an event fired before whose step or identification changed (a settled inrush, an
+        unidentified ON named later by how long its load ran, or a run handed to a look-alike).
         """
         return {
             "config_entry_id": self.config_entry.entry_id,
