@@ -243,6 +243,22 @@ def test_a_run_that_outlasts_its_winner_s_runs_goes_to_a_rival_that_runs_that_lo
     assert not engine.snapshot().appliances[toaster].on
 
 
+def test_the_user_s_word_overrides_a_handover() -> None:
+    engine = Engine()
+    t0 = _labeled_runs(engine, T0, TRAINED)
+    toaster, coffee = (a.id for a in engine.snapshot().appliances.values())
+    t, p, _ = levels((100, 20), (800, 130), (100, 20), t0=t0)
+    (on,) = engine.feed_arrays(t[:140], p[:140]).events
+    assert on.appliance_id == toaster
+    engine.label_event(on.id, "coffee maker")
+    assert engine.snapshot().appliances[coffee].on
+    assert not engine.snapshot().appliances[toaster].on
+    (off,) = engine.feed_arrays(t[140:], p[140:]).events
+    assert off.appliance_id == coffee
+    # The labeled run is the coffee maker's, as long as it was.
+    assert [d for _, d in engine.runs.labeled[(coffee, "on")]][-1] == 130.0
+
+
 def test_the_handover_is_the_same_whatever_the_batches() -> None:
     def replay(batch: int) -> list[tuple[str, str | None]]:
         engine = Engine()
