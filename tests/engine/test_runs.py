@@ -285,3 +285,42 @@ def test_no_handover_without_runs_on_both_sides(reason: str) -> None:
     (on,) = engine.feed_arrays(t, p).events
     assert on.appliance_id == coffee, reason
     assert engine.snapshot().appliances[coffee].on, reason
+
+
+def test_an_ignored_label_no_longer_teaches_its_run() -> None:
+    """A run's length is taught while one of its ends is labeled: ignoring the last such label takes it back."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20))
+    on, off = engine.feed_arrays(t, p).events
+    toaster = engine.label_event(on.id, "toaster")
+    engine.label_event(off.id, "toaster")
+    key = (toaster.id, "on")
+    assert engine.runs.labeled[key] == [(off.id, 60.0)]
+    engine.ignore_event(on.id)
+    assert engine.runs.labeled[key] == [(off.id, 60.0)]
+    engine.ignore_event(off.id)
+    assert key not in engine.runs.labeled
+
+
+def test_an_ignored_label_of_a_run_the_engine_paired() -> None:
+    engine = Engine()
+    t, p, _ = levels((100, 20), (800, 60), (100, 20))
+    first_on, first_off = engine.feed_arrays(t, p).events
+    toaster = engine.label_event(first_on.id, "toaster")
+    key = (toaster.id, "on")
+    t, p, _ = levels((100, 20), (800, 90), (100, 20), t0=t[-1] + 600)
+    on, off = engine.feed_arrays(t, p).events
+    assert on.appliance_id == toaster.id
+    # Its labeled OFF alone teaches the run; so does its labeled ON alone.
+    engine.label_event(off.id, "toaster")
+    assert engine.runs.labeled[key] == [(first_off.id, 60.0), (off.id, 90.0)]
+    engine.ignore_event(off.id)
+    assert engine.runs.labeled[key] == [(first_off.id, 60.0)]
+    engine.label_event(on.id, "toaster")
+    assert engine.runs.labeled[key] == [(first_off.id, 60.0), (off.id, 90.0)]
+    engine.ignore_event(on.id)
+    assert engine.runs.labeled[key] == [(first_off.id, 60.0)]
+    # The first run's ON is labeled: ignoring its OFF leaves the run taught.
+    engine.label_event(first_off.id, "toaster")
+    engine.ignore_event(first_off.id)
+    assert engine.runs.labeled[key] == [(first_off.id, 60.0)]

@@ -1074,8 +1074,25 @@ class Engine:
         event = self.event_log.get(event_id)
         self._take_back_edges(event)
         self._unlearn(event)
+        if event.status == "labeled":
+            self._unteach_runs(event)
         event.status = "ignored"
         self.event_log.recount()
+
+    def _unteach_runs(self, label: Event) -> None:
+        """A label taken back no longer teaches the run it began or ended, unless the run's other end is labeled."""
+        if label.kind == "on":
+            found = self.tracker.closed_with(label.id)
+            off = None if found is None else self.event_log.find(found[0])
+            if off is not None and not (
+                off.status == "labeled" and off.appliance_id == label.appliance_id
+            ):
+                self.runs.unteach(off.id, (label.appliance_id or "", label.state or ""))
+            return
+        for component in self.tracker.closed_by(label.id):
+            on = self.event_log.find(component.event_id)
+            if on is None or on.status != "labeled":
+                self.runs.unteach(label.id, (component.appliance_id, component.state))
 
     def start_learning(
         self,

@@ -74,15 +74,20 @@ class RunHistory:
         kept = [run for run in self.recent if run.off_event_id != off_event_id]
         if len(kept) != len(self.recent):
             self.recent = deque(kept, maxlen=RECENT_RUNS)
-        for key, runs in list(self.labeled.items()):
-            kept_runs = [run for run in runs if run[0] != off_event_id]
-            if len(kept_runs) == len(runs):
-                continue
-            self._stats.pop(key, None)
-            if kept_runs:
-                runs[:] = kept_runs
-            else:
-                del self.labeled[key]
+        for key in list(self.labeled):
+            self.unteach(off_event_id, key)
+
+    def unteach(self, off_event_id: str, key: StateKey) -> None:
+        """The label that anchored a run of this state was taken back: its length no longer teaches."""
+        runs = self.labeled.get(key, [])
+        kept = [run for run in runs if run[0] != off_event_id]
+        if len(kept) == len(runs):
+            return
+        self._stats.pop(key, None)
+        if kept:
+            runs[:] = kept
+        else:
+            del self.labeled[key]
 
     def forget(self, appliance_id: str) -> None:
         """Drop what an appliance's labels taught (it was deleted or merged away)."""

@@ -144,6 +144,11 @@ class Tracker:
                 return off_event_id, others
         return None
 
+    def closed_by(self, off_event_id: str) -> list[Component]:
+        """The states a remembered OFF ended (none if it is forgotten or ended nothing)."""
+        entry = self._closed_by.get(off_event_id)
+        return [] if entry is None else list(entry[0])
+
     def last_closed(self, appliance_id: str) -> tuple[str, list[Component]] | None:
         """The latest remembered OFF that ended a state of this appliance, and all it ended."""
         for off_event_id, (closed, _) in reversed(self._closed_by.items()):
