@@ -450,9 +450,9 @@ class Engine:
                 }
             )
             options = [
-                Option((self.signatures[other],), prior=self.runs.survival(other, elapsed))
-                for other in rivals | {key}
-                if other in self.signatures and (other == key or other not in self.tracker.active)
+                Option((signature,), prior=self.runs.survival(other, elapsed))
+                for other, signature in self.signatures.items()
+                if other == key or (other in rivals and other not in self.tracker.active)
             ]
             decision = classify(component.power_w, component.reactive_var, options, self.noise_w)
             best = decision.best
