@@ -140,3 +140,55 @@ def test_labels_at_any_time_keep_the_invariants(
             assert key == (component.appliance_id, component.state)
     state = engine.to_dict()
     assert Engine.from_dict(json.loads(json.dumps(state))).to_dict() == state
+
+
+# Runs of one size, some long (a toaster's), some short (a coffee maker's pulses), some labeled: what a
+# handover of a long run to its look-alike is made of.
+look_alike_runs = st.lists(
+    st.tuples(
+        st.sampled_from([4, 5, 8, 60, 120, 150]),
+        st.sampled_from([10, 30, 400]),
+        st.sampled_from([None, None, "toaster", "coffee maker"]),
+    ),
+    min_size=4,
+    max_size=16,
+)
+
+
+@FAST
+@given(look_alike_runs, st.integers(min_value=2, max_value=400))
+def test_runs_judged_again_are_the_same_whatever_the_batches(
+    runs: list[tuple[int, int, str | None]], batch: int
+) -> None:
+    """Labels come while the first half is fed a reading at a time (each ON as it is seen); the rest, where
+    a long run may pass to its look-alike at its own reading, is fed in batches of any size."""
+    t, p, labels = [], [], []
+    now = T0
+    for seconds, gap, name in runs:
+        for power, count in ((100.0, gap), (800.0, seconds)):
+            for _ in range(count):
+                now += 1.0
+                t.append(now)
+                p.append(power)
+        labels.append(name)
+    t_arr, p_arr = np.array(t), np.array(p)
+    half = t_arr.size // 2
+
+    def replay(size: int) -> list[tuple[str, str | None, str | None, str]]:
+        engine = Engine()
+        ons = 0
+        for k in range(half):
+            for event in engine.feed_arrays(t_arr[k : k + 1], p_arr[k : k + 1]).events:
+                if event.kind == "on" and labels[ons] is not None:
+                    engine.label_event(event.id, labels[ons] or "")
+                ons += event.kind == "on"
+        for start in range(half, t_arr.size, size):
+            engine.feed_arrays(t_arr[start : start + size], p_arr[start : start + size])
+            snap = engine.snapshot()
+            assert (
+                sum(a.power_w for a in snap.appliances.values())
+                <= max(0.0, snap.mains_w or 0.0) + 1e-6
+            )
+        return [(e.id, e.appliance_id, e.state, e.status) for e in engine.events("all")]
+
+    assert replay(batch) == replay(1)
