@@ -795,6 +795,24 @@ def test_an_unknown_load_is_named_by_how_long_it_runs() -> None:
     assert not engine.tracker.unknown
 
 
+def test_an_unknown_load_goes_to_the_look_alike_likelier_to_run_that_long() -> None:
+    """Four 100 W look-alikes: b and c run a minute (out by 5 min), the lamp ran 4 minutes once, the TV
+    17; after 5 min the lamp and the TV may both still run, the TV likelier."""
+    engine = Engine()
+    t0 = T0
+    for name, seconds in (("b", 60), ("c", 60), ("lamp", 240), ("tv", 1000)):
+        t, p, _ = levels((100, 20), (200, seconds), (100, 30), t0=t0)
+        engine.label_event(engine.feed_arrays(t[:30], p[:30]).events[0].id, name)
+        engine.feed_arrays(t[30:], p[30:])
+        t0 = t[-1] + 121
+    names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+    t, p, _ = levels((100, 20), (200, 600), t0=t0)
+    (on,) = engine.feed_arrays(t[:30], p[:30]).events
+    assert on.status == "unidentified"
+    engine.feed_arrays(t[30:], p[30:])
+    assert names[on.appliance_id or ""] == "tv"
+
+
 def test_appliance_management_and_errors() -> None:
     engine = Engine()
     a = engine.create_appliance("  Fridge  ")

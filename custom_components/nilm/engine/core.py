@@ -390,8 +390,9 @@ class Engine:
             if load_id in self.reconsidered or elapsed < RECONSIDER_AFTER_S:
                 continue
             self.reconsidered.add(load_id)
+            # Each weighed by its chance to run this long, from its labeled runs (as in `_hand_over`).
             options = [
-                Option((sig,))
+                Option((sig,), prior=self.runs.survival(key, elapsed))
                 for key, sig in self.signatures.items()
                 if key not in self.tracker.active and self.tracker.limit_s(key) > elapsed
             ]
