@@ -365,11 +365,9 @@ class Engine:
             if key not in self.reconsidered
         ]
         times += [
-            component.since + outrun
+            at
             for key, component in self.tracker.active.items()
-            if not component.held
-            and component.event_id not in self.outrun_judged
-            and (outrun := self.runs.outrun_s(key)) is not None
+            if (at := self._judged_again_at(key, component)) is not None
         ]
         expiry = self.tracker.next_expiry()
         if expiry is not None:
@@ -429,27 +427,19 @@ class Engine:
         """
         named: list[Event] = []
         for key, component in list(self.tracker.active.items()):
-            outrun = self.runs.outrun_s(key)
-            if (
-                component.held
-                or component.event_id in self.outrun_judged
-                or outrun is None
-                or t - component.since < outrun
-            ):
+            at = self._judged_again_at(key, component)
+            if at is None or t < at:
                 continue
             self.outrun_judged.add(component.event_id)
             elapsed = t - component.since
             event = self.event_log.find(component.event_id)
             # Only a state the step alone could not tell from this one: run lengths do not outweigh sizes.
-            rivals = (
-                set()
-                if event is None
-                else {
-                    (a, s)
-                    for a, s, p in event.candidates
-                    if p >= HANDOVER_MIN_P and (a, s) in self.runs.labeled
-                }
-            )
+            candidates = [] if event is None else event.candidates
+            rivals = {
+                (a, s)
+                for a, s, p in candidates
+                if p >= HANDOVER_MIN_P and (a, s) in self.runs.labeled
+            }
             options = [
                 Option((signature,), prior=self.runs.survival(other, elapsed))
                 for other, signature in self.signatures.items()
@@ -476,6 +466,13 @@ class Engine:
                 event.confidence, event.candidates = decision.confidence, decision.candidates
                 named.append(event)
         return named
+
+    def _judged_again_at(self, key: StateKey, component: Component) -> float | None:
+        """When a named run has outlasted its state's labeled runs, if it is still to be judged again."""
+        outrun = self.runs.outrun_s(key)
+        if outrun is None or component.held or component.event_id in self.outrun_judged:
+            return None
+        return component.since + outrun
 
     def _roll_period(self, t: FloatArray, start: int, end: int) -> None:
         self.ledger.roll(float(t[start]), self.config.billing_day, self.zone)
@@ -716,12 +713,13 @@ class Engine:
         for key, signature in self.signatures.items():
             last = None if key in self.tracker.active else last_offs.get(key)
             previous = None if last is None else self.event_log.find(last)
-            fit = None if previous is None else signature.match(magnitude, dq, self.noise_w)
-            if previous is None or fit is None:
+            if previous is None or (fit := signature.match(magnitude, dq, self.noise_w)) is None:
                 continue
             merged = self._only_step_between(previous.t, off.t)
+            if merged is None:
+                continue
             edge = _edge(signature.power(), signature, off.id)
-            if merged is not None and self._fits_better(merged, edge):
+            if self._fits_better(merged, edge):
                 found.append((fit[0] + math.log(signature.count + 1.0), key, merged, edge))
         if not found:
             return False
@@ -999,10 +997,7 @@ class Engine:
         ):
             run = event.t - component.since
             self.runs.record(Run(event.id, event.t, component.power_w, run))
-            on = self.event_log.find(component.event_id)
-            if (event.status == "labeled" and event.appliance_id == component.appliance_id) or (
-                on is not None and on.status == "labeled"
-            ):
+            if _teaches_run(self.event_log.find(component.event_id), event, component.appliance_id):
                 self.runs.learn((component.appliance_id, component.state), event.id, run)
 
     def _undo(self, event_id: str) -> None:
@@ -1075,25 +1070,29 @@ class Engine:
         event = self.event_log.get(event_id)
         self._take_back_edges(event)
         self._unlearn(event)
-        if event.status == "labeled":
-            self._unteach_runs(event)
+        was_label = event.status == "labeled"
         event.status = "ignored"
+        if was_label:
+            self._unteach_runs(event)
         self.event_log.recount()
 
-    def _unteach_runs(self, label: Event) -> None:
-        """A label taken back no longer teaches the run it began or ended, unless the run's other end is labeled."""
-        if label.kind == "on":
-            found = self.tracker.closed_with(label.id)
+    def _unteach_runs(self, ignored: Event) -> None:
+        """A label taken back: each run it began or ended teaches only if its other end still does."""
+        runs: list[tuple[Event | None, Event, str, str | None]]
+        if ignored.kind == "on":
+            found = self.tracker.closed_with(ignored.id)
             off = None if found is None else self.event_log.find(found[0])
-            if off is not None and not (
-                off.status == "labeled" and off.appliance_id == label.appliance_id
-            ):
-                self.runs.unteach(off.id, (label.appliance_id or "", label.state or ""))
-            return
-        for component in self.tracker.closed_by(label.id):
-            on = self.event_log.find(component.event_id)
-            if on is None or on.status != "labeled":
-                self.runs.unteach(label.id, (component.appliance_id, component.state))
+            runs = (
+                [] if off is None else [(ignored, off, ignored.appliance_id or "", ignored.state)]
+            )
+        else:
+            runs = [
+                (self.event_log.find(c.event_id), ignored, c.appliance_id, c.state)
+                for c in self.tracker.closed_by(ignored.id)
+            ]
+        for on, off, appliance_id, state in runs:
+            if not _teaches_run(on, off, appliance_id):
+                self.runs.unteach(off.id, (appliance_id, state or ""))
 
     def start_learning(
         self,
@@ -1286,6 +1285,13 @@ def _valid_name(name: str) -> str:
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"a name must have 1 to {MAX_NAME_LENGTH} characters")
     return cleaned
+
+
+def _teaches_run(on: Event | None, off: Event, appliance_id: str) -> bool:
+    """Whether a run's length is the user's word: its ON is labeled, or its OFF as this appliance."""
+    return (off.status == "labeled" and off.appliance_id == appliance_id) or (
+        on is not None and on.status == "labeled"
+    )
 
 
 def _dq_as_on(event: Event) -> float | None:

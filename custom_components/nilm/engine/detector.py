@@ -194,8 +194,8 @@ class Detector:
         seen = self.noise_samples
         lowest = self.lowest_w
         hour_end = self._hour_end
-        day_low = min((m for _, m in self.hourly_minima), default=math.inf)
         closed = sorted(m for _, m in self.hourly_minima)
+        day_low = closed[0] if closed else math.inf
         baseload = baseload_of(closed, lowest)
         baseloads: list[tuple[int, float]] = []
         falls: list[Fall] = []
@@ -219,8 +219,8 @@ class Detector:
                 self.lowest_w = lowest
                 self._close_hour(tk)
                 lowest, hour_end = math.inf, self._hour_end
-                day_low = min((m for _, m in self.hourly_minima), default=math.inf)
                 closed = sorted(m for _, m in self.hourly_minima)
+                day_low = closed[0] if closed else math.inf
                 baseload = _mark_baseload(baseloads, _row(rows, real, k), closed, lowest, baseload)
             if last_t is not None and tk - last_t > gap_s:
                 win_p.clear()
