@@ -77,6 +77,29 @@ def test_recheck_against_the_mains_and_the_timeout() -> None:
     assert [c.appliance_id for c in stale] == ["f"]
 
 
+def test_recheck_ends_the_state_without_which_the_rest_fits_the_mains() -> None:
+    """Each fits the mains alone; together they hold more than twice it, and without the heater they fit."""
+    tracker = Tracker()
+    tracker.switch_on("wm", "heat", 500.0, 0.0, "e1")
+    tracker.switch_on("f", "on", 200.0, 0.0, "e2")
+    tracker.switch_on("tv", "on", 150.0, 0.0, "e3")
+    stale = tracker.recheck(60.0, 430.0, 100.0)
+    assert [c.appliance_id for c in stale] == ["wm"]
+    assert set(tracker.active) == {("f", "on"), ("tv", "on")}
+    # Up to two and a half times the mains may run: each step is measured beside other loads.
+    tracker.switch_on("lamp", "on", 400.0, 70.0, "e4")
+    assert tracker.recheck(80.0, 400.0, 100.0) == []
+    # Past that, the lamp: without it the rest comes closest to the mains.
+    stale = tracker.recheck(90.0, 350.0, 100.0)
+    assert [c.appliance_id for c in stale] == ["lamp"]
+    # Four states of 100 W that each fit 70 W: one at a time until the rest is within the share.
+    for k in range(4):
+        tracker.switch_on("x", f"s{k}", 100.0, 100.0, f"x{k}")
+    tracker.switch_off([("f", "on"), ("tv", "on")], 110.0, "e5")
+    assert len(tracker.recheck(120.0, 170.0, 100.0)) == 3
+    assert len(tracker.active) == 1
+
+
 def test_learned_run_length_sets_the_timeout() -> None:
     tracker = Tracker()
     tracker.switch_on("k", "on", 2000.0, 0.0, "e1")

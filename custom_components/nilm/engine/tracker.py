@@ -21,6 +21,9 @@ DEFAULT_MAX_ON_S = 6 * 3600.0
 MIN_TIMEOUT_S = 300.0
 # Below this share of its power left in the mains, a state cannot still be on.
 RECHECK_SHARE = 0.6
+# Below this share of their summed power, not all the states on can be: one ON was another load's. Looser
+# than one state's share, because each running state's power is a step measured beside other loads.
+RECHECK_TOTAL_SHARE = 0.4
 # OFF events whose closed states can still be reopened when the user relabels them.
 MAX_REMEMBERED_OFFS = 64
 # Loads switched on by unidentified ONs, followed so that their OFFs end them and not a known appliance.
@@ -242,12 +245,29 @@ class Tracker:
                 self._add_unknown(
                     replace(component, appliance_id=UNKNOWN, state=component.event_id)
                 )
+        if level_w is not None:
+            stale += self._overcommitted(level_w - baseload_w)
         for event_id, load in list(self.unknown.items()):
             if _no_room(load, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
                 del self.unknown[event_id]
             elif load.owner is not None and t - load.since > self.session_limit_s(load.owner):
                 # Longer than its appliance ever runs: something else, still on, no longer that appliance.
                 load.owner = None
+        return stale
+
+    def _overcommitted(self, room_w: float) -> list[Component]:
+        """Switch off states until what runs fits the mains; each time the one whose removal fits it best.
+
+        Each state may fit alone while together they hold far more than the mains (a washer's drum step
+        taken for the fridge, with the fridge and a lamp on): the one without which the rest comes closest
+        to the mains is the one that is not on.
+        """
+        stale: list[Component] = []
+        total = sum(c.power_w for c in self.active.values())
+        while self.active and RECHECK_TOTAL_SHARE * total > room_w:
+            key = min(self.active, key=lambda k: abs(total - self.active[k].power_w - room_w))
+            stale.append(self.active.pop(key))
+            total -= stale[-1].power_w
         return stale
 
     def limit_s(self, key: StateKey) -> float:
