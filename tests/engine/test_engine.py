@@ -1124,6 +1124,27 @@ def test_an_unlabeled_phase_within_a_multi_state_run_is_part_of_that_appliance()
     assert not engine.snapshot().appliances[washer.id].on
 
 
+def test_a_load_that_outlasts_its_state_within_a_multi_state_run_is_part_of_that_run() -> None:
+    """A dishwasher's heater taken for the kettle (same size): once no kettle runs that long, the dishwasher's."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 60), (100, 30), (250, 900), (100, 30), (180, 30), (100, 30))
+    kettle_on, _, drum_on, _, pump_on, _ = engine.feed_arrays(t, p).events
+    kettle = engine.label_event(kettle_on.id, "kettle")
+    dishwasher = engine.label_event(drum_on.id, "dishwasher", "drum")
+    engine.label_event(pump_on.id, "dishwasher", "pump")
+    t2, p2, _ = levels((100, 20), (250, 30), (2250, 200), t0=t[-1] + 1)
+    drum, heater = engine.feed_arrays(t2, p2).events
+    assert (drum.appliance_id, heater.appliance_id) == (dishwasher.id, kettle.id)
+    # Past the kettle's timeout (its one run of a minute), within the dishwasher's: the dishwasher's load.
+    t3, p3, _ = levels((2250, 300), t0=t2[-1] + 1)
+    engine.feed_arrays(t3, p3)
+    appliances = engine.snapshot().appliances
+    assert not appliances[kettle.id].on
+    view = appliances[dishwasher.id]
+    assert view.power_w == pytest.approx(2150.0, abs=20.0)
+    assert view.state == "unlabeled"
+
+
 def test_labeled_switches_keep_a_multi_state_appliance_in_its_run() -> None:
     """Phases labeled after the fact count like identified ones: an unlabeled spin soon after is the washer's."""
     engine = Engine()

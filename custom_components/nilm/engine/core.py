@@ -577,6 +577,12 @@ class Engine:
         floor_w = floor_w if math.isfinite(floor_w) else 0.0
         for component in self.tracker.recheck(t, level_w, floor_w):
             self._note_stale(component.appliance_id)
+            # A state that timed out while the mains holds it is an unknown load: within a multi-state
+            # appliance's run, as an unidentified ON would be, part of that run (a dishwasher's heater
+            # taken for the kettle).
+            load = self.tracker.unknown.get(component.event_id)
+            if load is not None and load.owner is None:
+                load.owner = self._session_owner(t)
 
     def _identify(self, event: Event) -> list[Event]:
         """Classify an event and switch what it says; returns further events when it split (a joint OFF)."""
