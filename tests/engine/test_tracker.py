@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypothesis import given, strategies as st
 import numpy as np
 import pytest
 
@@ -9,6 +10,8 @@ from custom_components.nilm.engine.tracker import (
     DEFAULT_MAX_ON_S,
     MAX_UNKNOWN_LOADS,
     MIN_TIMEOUT_S,
+    RECHECK_SHARE,
+    RECHECK_TOTAL_SHARE,
     UNKNOWN,
     UNLABELED_STATE,
     Tracker,
@@ -98,6 +101,26 @@ def test_recheck_ends_the_state_without_which_the_rest_fits_the_mains() -> None:
     tracker.switch_off([("f", "on"), ("tv", "on")], 110.0, "e5")
     assert len(tracker.recheck(120.0, 170.0, 100.0)) == 3
     assert len(tracker.active) == 1
+
+
+@given(
+    st.lists(st.floats(1.0, 5000.0), min_size=1, max_size=8),
+    st.floats(-500.0, 8000.0),
+    st.floats(0.0, 300.0),
+)
+def test_a_recheck_leaves_only_what_the_mains_can_hold(
+    powers: list[float], level_w: float, baseload_w: float
+) -> None:
+    """Whatever ran, after a recheck each state fits the mains alone and all of them together."""
+    tracker = Tracker()
+    for k, power in enumerate(powers):
+        tracker.switch_on(f"a{k}", "on", power, 0.0, f"e{k}")
+    stale = tracker.recheck(10.0, level_w, baseload_w)
+    room = level_w - baseload_w
+    running = [c.power_w for c in tracker.active.values()]
+    assert len(running) + len(stale) == len(powers)
+    assert all(RECHECK_SHARE * power <= room for power in running)
+    assert RECHECK_TOTAL_SHARE * sum(running) <= room or not running
 
 
 def test_learned_run_length_sets_the_timeout() -> None:
