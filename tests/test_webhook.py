@@ -301,6 +301,7 @@ async def test_deep_json_in_an_unknown_field_is_ignored(meter: Meter) -> None:
         ({"samples": [{"t": 1, "p": "250"}]}, "samples[3].p", "invalid_type"),
         ({"samples": [{"t": 1, "p": 1, "v": True}]}, "samples[3].v", "invalid_type"),
         ({"samples": [{"t": 1, "p": 1, "pf": [0.9]}]}, "samples[3].pf", "invalid_type"),
+        ({"samples": [{"t": 1, "p": {"w": 250}}]}, "samples[3].p", "invalid_type"),
     ],
 )
 async def test_wrong_schema_is_400_naming_the_field(
