@@ -95,6 +95,12 @@ def test_recheck_ends_the_state_without_which_the_rest_fits_the_mains() -> None:
     # Past that, the lamp: without it the rest comes closest to the mains.
     stale = tracker.recheck(90.0, 350.0, 100.0)
     assert [c.appliance_id for c in stale] == ["lamp"]
+    # A run whose ON the user named goes last, even where it would fit best.
+    tracker.switch_on("lamp", "on", 400.0, 95.0, "e6", held=True)
+    stale = tracker.recheck(96.0, 350.0, 100.0)
+    assert [c.appliance_id for c in stale] == ["f"]
+    assert ("lamp", "on") in tracker.active
+    tracker.switch_off([("lamp", "on")], 97.0, "e7")
     # Four states of 100 W that each fit 70 W: one at a time until the rest is within the share.
     for k in range(4):
         tracker.switch_on("x", f"s{k}", 100.0, 100.0, f"x{k}")

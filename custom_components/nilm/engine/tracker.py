@@ -260,12 +260,16 @@ class Tracker:
 
         Each state may fit alone while together they hold far more than the mains (a washer's drum step
         taken for the fridge, with the fridge and a lamp on): the one without which the rest comes closest
-        to the mains is the one that is not on.
+        to the mains is the one that is not on. A run whose ON the user named goes last: the engine's own
+        guesses are the likelier mistakes.
         """
         stale: list[Component] = []
         total = sum(c.power_w for c in self.active.values())
         while self.active and RECHECK_TOTAL_SHARE * total > room_w:
-            key = min(self.active, key=lambda k: abs(total - self.active[k].power_w - room_w))
+            key = min(
+                self.active,
+                key=lambda k: (self.active[k].held, abs(total - self.active[k].power_w - room_w)),
+            )
             stale.append(self.active.pop(key))
             total -= stale[-1].power_w
         return stale
