@@ -302,6 +302,8 @@ async def test_deep_json_in_an_unknown_field_is_ignored(meter: Meter) -> None:
         ({"samples": [{"t": 1, "p": 1, "v": True}]}, "samples[3].v", "invalid_type"),
         ({"samples": [{"t": 1, "p": 1, "pf": [0.9]}]}, "samples[3].pf", "invalid_type"),
         ({"samples": [{"t": 1, "p": {"w": 250}}]}, "samples[3].p", "invalid_type"),
+        ({"samples": [250]}, "samples[3]", "invalid_type"),
+        ({"samples": [None]}, "samples[3]", "invalid_type"),
     ],
 )
 async def test_wrong_schema_is_400_naming_the_field(
@@ -319,6 +321,25 @@ async def test_wrong_schema_is_400_naming_the_field(
     assert body["message"].startswith(f"{field}:")
     assert meter.delivered == []
     assert_quiet(caplog)
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        (250, "number"),
+        (2.5, "number"),
+        (None, "null"),
+        ([1], "array"),
+        ("x", "string"),
+        (True, "boolean"),
+    ],
+)
+async def test_the_error_names_the_json_type_it_got(meter: Meter, value: Any, name: str) -> None:
+    body = await assert_error(await meter.post(batch(samples=[value])), 400, "invalid_type")
+    assert body["message"] == f"samples[0]: expected an object, got {name}"
+    sample = {"t": time.time(), "p": {"w": 250}}
+    body = await assert_error(await meter.post(batch(samples=[sample])), 400, "invalid_type")
+    assert body["message"] == "samples[0].p: expected a number, got object"
 
 
 @pytest.mark.parametrize(

@@ -89,19 +89,21 @@ def _number(raw: Mapping[str, object], name: str, where: str) -> float | None:
         return math.inf
 
 
+# The types a JSON decoder makes, by the names JSON gives them.
+_JSON_TYPES: dict[type, str] = {
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
 def _json_type(value: object) -> str:
     """Name a decoded JSON value's type the way the payload documentation does."""
-    match value:
-        case str():
-            return "string"
-        case bool():
-            return "boolean"
-        case list():
-            return "array"
-        case dict():
-            return "object"
-        case _:
-            return type(value).__name__
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _plausible(name: str, value: float) -> bool:
