@@ -22,7 +22,8 @@ MIN_TIMEOUT_S = 300.0
 # Below this share of its power left in the mains, a state cannot still be on.
 RECHECK_SHARE = 0.6
 # Below this share of their summed power, not all the states on can be: one ON was another load's. Looser
-# than one state's share: at 0.5-0.6 it also ended states that were on (tracebase state F1 0.452-0.454, not 0.458).
+# than one state's share: at 0.5-0.6 it also ended states that were on (tracebase state F1 0.452-0.454,
+# not 0.458).
 RECHECK_TOTAL_SHARE = 0.4
 # OFF events whose closed states can still be reopened when the user relabels them.
 MAX_REMEMBERED_OFFS = 64
