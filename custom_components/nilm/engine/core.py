@@ -454,10 +454,7 @@ class Engine:
             ):
                 continue
             lead = best.lead
-            del self.tracker.active[key]
-            self.tracker.active[(lead.appliance_id, lead.state)] = replace(
-                component, appliance_id=lead.appliance_id, state=lead.state
-            )
+            self.tracker.hand_over(key, (lead.appliance_id, lead.state))
             record = self.appliances[lead.appliance_id]
             record.confidence, record.last_event_id = decision.confidence, component.event_id
             self._switched(lead.appliance_id, t)

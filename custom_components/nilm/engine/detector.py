@@ -144,6 +144,11 @@ class Detector:
         # Nor did the last reading hold through it.
         self._held = None
 
+    def _closed_minima(self) -> tuple[list[float], float]:
+        """The closed hours' minima, sorted, and the lowest of them (the day's low; inf before any)."""
+        closed = sorted(m for _, m in self.hourly_minima)
+        return closed, closed[0] if closed else math.inf
+
     def _close_hour(self, t: float) -> None:
         """Keep the minimum of the hour that ended and start the one t falls in."""
         if math.isfinite(self.lowest_w):
@@ -194,8 +199,7 @@ class Detector:
         seen = self.noise_samples
         lowest = self.lowest_w
         hour_end = self._hour_end
-        closed = sorted(m for _, m in self.hourly_minima)
-        day_low = closed[0] if closed else math.inf
+        closed, day_low = self._closed_minima()
         baseload = baseload_of(closed, lowest)
         baseloads: list[tuple[int, float]] = []
         falls: list[Fall] = []
@@ -219,8 +223,7 @@ class Detector:
                 self.lowest_w = lowest
                 self._close_hour(tk)
                 lowest, hour_end = math.inf, self._hour_end
-                closed = sorted(m for _, m in self.hourly_minima)
-                day_low = closed[0] if closed else math.inf
+                closed, day_low = self._closed_minima()
                 baseload = _mark_baseload(baseloads, _row(rows, real, k), closed, lowest, baseload)
             if last_t is not None and tk - last_t > gap_s:
                 win_p.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from .tracker import StateKey
 
@@ -37,6 +37,15 @@ TAIL_SPREAD = 1.0
 TAIL_WEIGHT = 2.0
 
 
+class _LogStats(NamedTuple):
+    """A state's labeled log run lengths: mean, spread, the spread for judging long runs, how many."""
+
+    mean: float
+    spread: float
+    tail_spread: float
+    runs: int
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """A run that an OFF event ended: when, how large, how long."""
@@ -54,9 +63,9 @@ class RunHistory:
         """Nothing has run."""
         self.recent: deque[Run] = deque(maxlen=RECENT_RUNS)
         self.labeled: dict[StateKey, list[tuple[str, float]]] = {}
-        # Mean and spread of each state's log run lengths: weighed at every ON of a pulse train, changed
-        # only by labels.
-        self._stats: dict[StateKey, tuple[float, float]] = {}
+        # What each state's log run lengths say: weighed at every ON of a pulse train and every deadline,
+        # changed only by labels.
+        self._stats: dict[StateKey, _LogStats] = {}
 
     def record(self, run: Run) -> None:
         """An OFF event ended a run (of any load, named or not)."""
@@ -112,49 +121,39 @@ class RunHistory:
         stats = self._log_stats(key)
         if stats is None:
             return 0.0
-        mean, spread = stats
-        z = (math.log(max(1.0, duration_s)) - mean) / spread
+        z = (math.log(max(1.0, duration_s)) - stats.mean) / stats.spread
         return max(MISFIT_FLOOR, FIT_BONUS - 0.5 * z * z)
 
     def survival(self, key: StateKey, duration_s: float) -> float:
         """Log chance that a run of the state lasts at least this long, from its labeled runs (0 without)."""
-        stats = self._tail_stats(key)
+        stats = self._log_stats(key)
         if stats is None:
             return 0.0
-        z = (math.log(max(1.0, duration_s)) - stats[0]) / stats[1]
+        z = (math.log(max(1.0, duration_s)) - stats.mean) / stats.tail_spread
         return max(MISFIT_FLOOR, math.log(max(1e-300, 0.5 * math.erfc(z / math.sqrt(2.0)))))
 
     def outrun_s(self, key: StateKey) -> float | None:
         """How long a run of the state may last before its labeled runs say it is another load's."""
-        stats = self._tail_stats(key)
-        if stats is None or len(self.labeled[key]) < OUTRUN_MIN_RUNS:
-            return None
-        return math.exp(stats[0] + OUTRUN_Z * stats[1])
-
-    def _tail_stats(self, key: StateKey) -> tuple[float, float] | None:
-        """Mean and spread of the log run lengths for judging a long run.
-
-        A few runs that agree say little about how long the state can run: their spread leans towards
-        TAIL_SPREAD.
-        """
         stats = self._log_stats(key)
-        if stats is None:
+        if stats is None or stats.runs < OUTRUN_MIN_RUNS:
             return None
-        n = len(self.labeled[key])
-        variance = (n * stats[1] ** 2 + TAIL_WEIGHT * TAIL_SPREAD**2) / (n + TAIL_WEIGHT)
-        return stats[0], math.sqrt(variance)
+        return math.exp(stats.mean + OUTRUN_Z * stats.tail_spread)
 
-    def _log_stats(self, key: StateKey) -> tuple[float, float] | None:
-        """Mean and spread of a state's labeled log run lengths, None without any."""
+    def _log_stats(self, key: StateKey) -> _LogStats | None:
+        """What a state's labeled log run lengths say, None without any (computed once per label change)."""
         stats = self._stats.get(key)
         if stats is None:
             runs = self.labeled.get(key)
             if not runs:
                 return None
             logs = [math.log(max(1.0, d)) for _, d in runs]
-            mean = sum(logs) / len(logs)
-            spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / len(logs))
-            stats = self._stats[key] = (mean, max(MIN_LOG_SPREAD, spread))
+            n = len(logs)
+            mean = sum(logs) / n
+            spread = max(MIN_LOG_SPREAD, math.sqrt(sum((x - mean) ** 2 for x in logs) / n))
+            # A few runs that agree say little about how long the state can run: for judging a long run,
+            # their spread leans towards TAIL_SPREAD.
+            tail = math.sqrt((n * spread**2 + TAIL_WEIGHT * TAIL_SPREAD**2) / (n + TAIL_WEIGHT))
+            stats = self._stats[key] = _LogStats(mean, spread, tail, n)
         return stats
 
     def to_dict(self) -> dict[str, Any]:

@@ -168,6 +168,11 @@ class Tracker:
             for c in closed
         }
 
+    def hand_over(self, key: StateKey, to: StateKey) -> None:
+        """A running state's run is another state's: it goes on from its ON, with the power that ON added."""
+        component = self.active.pop(key)
+        self.active[to] = replace(component, appliance_id=to[0], state=to[1])
+
     def adjust(self, key: StateKey, delta_w: float, event_id: str) -> None:
         """A running state changes level by delta_w (a TV dimming, a PC going idle); it stays on."""
         component = self.active[key]
