@@ -36,6 +36,35 @@ def test_spike_is_a_transient_not_two_events() -> None:
     assert steps[0].overshoot_w == pytest.approx(1400.0, abs=1.0)
 
 
+@pytest.mark.parametrize(
+    ("between", "end", "sizes"),
+    [
+        # A drum on (+150), a second later a kettle off (-2,000): the level rose before it fell.
+        ([3150.0], 1150.0, [150, -2000]),
+        ([3150.0, 3160.0], 1155.0, [155, -2000]),
+        # The kettle off first, then the drum on: the level fell below where it settled.
+        ([1000.0], 1150.0, [-2000, 150]),
+    ],
+)
+def test_a_reading_the_wrong_way_is_a_second_load_switching(
+    between: list[float], end: float, sizes: list[int]
+) -> None:
+    """Readings that went the other way from the old level, or below the new one, are two steps."""
+    _, steps = _run([3000.0] * 10 + between + [end] * 10)
+    assert [round(s.dp) for s in steps] == sizes
+    assert [s.t for s in steps] == [10.0, 10.0 + len(between)]
+    assert steps[0].level_after == steps[1].level_before
+
+
+def test_an_inrush_or_a_coarse_reading_the_wrong_way_stays_one_step() -> None:
+    """One load overshoots its own way (a motor's start); a 3 s reading averages two switchings."""
+    _, steps = _run([1000.0] * 10 + [1700.0] + [1200.0] * 10)
+    assert [round(s.dp) for s in steps] == [200]
+    seconds = [3.0 * k for k in range(21)]
+    _, steps = _run([3000.0] * 10 + [3150.0] + [1150.0] * 10, seconds)
+    assert [round(s.dp) for s in steps] == [-1850]
+
+
 def test_small_changes_below_threshold_are_ignored() -> None:
     _, steps = _run([100.0] * 10 + [120.0] * 10, threshold=30.0)
     assert steps == []

@@ -281,7 +281,13 @@ class Engine:
                 if column.size == p.size:
                     column[first : step.confirmed] = power * here
             if earlier.size:
-                update.backfill[appliance_id] = power * earlier
+                values = power * earlier
+                # A reading that went the wrong way makes two steps in one call (detector
+                # `_two_switches`): the second rewrites only the readings after its own switch.
+                known = update.backfill.get(appliance_id)
+                if known is not None and known.size > values.size:
+                    values = np.concatenate([known[: known.size - values.size], values])
+                update.backfill[appliance_id] = values
 
     def mark_gap(self) -> None:
         """The source was lost: no step or energy is measured across the outage."""

@@ -88,6 +88,10 @@ class Detector:
     HOLD_PERIODS = 1.5
     # Hours of minima kept: a day.
     HOURS_KEPT = 24
+    # Up to this period a reading is a level of its own, and a transition whose readings went the wrong way
+    # by a step (see _two_switches) is two steps. Coarser readings average over the switching (split so,
+    # 3 s readings scored the same, 4 s lower switch F1 on the simulated houses).
+    SPLIT_PERIOD_S = 2.0
 
     def __init__(self, threshold_w: float, gap_s: float) -> None:
         """Start with no level: the first sample anchors it."""
@@ -326,7 +330,12 @@ class Detector:
                     self._threshold_at(noise, local),
                     self._periods[confirmed],
                 )
-                steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i, meter))
+                if meter.period_s <= self.SPLIT_PERIOD_S and _two_switches(
+                    trans[:-n_settle], level, new_level, thr
+                ):
+                    steps += self._two_steps(trans, n_settle, level, new_level, win_q, win_i, meter)
+                else:
+                    steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i, meter))
             elif dp < 0:
                 falls.append(Fall(confirmed, tk, new_level, floor))
             self._anchor(trans[-n_settle:], win_p, win_q, win_i)
@@ -437,6 +446,25 @@ class Detector:
             if ik is not None:
                 win_i.append(ik)
 
+    @classmethod
+    def _two_steps(
+        cls,
+        trans: list[tuple[int, float, float, float | None, float | None]],
+        n_settle: int,
+        level: float,
+        new_level: float,
+        win_q: deque[float],
+        win_i: deque[float],
+        meter: _Meter,
+    ) -> list[Step]:
+        """A transition that went the other way first: a step to the readings between, and one from there."""
+        between = trans[:-n_settle]
+        mid = sum(s[2] for s in between) / len(between)
+        first = cls._step(between, len(between), level, mid, win_q, win_i, meter)
+        mid_q = deque(s[3] for s in between if s[3] is not None)
+        mid_i = deque(s[4] for s in between if s[4] is not None)
+        return [first, cls._step(trans[-n_settle:], n_settle, mid, new_level, mid_q, mid_i, meter)]
+
     @staticmethod
     def _step(
         trans: list[tuple[int, float, float, float | None, float | None]],
@@ -500,6 +528,28 @@ def baseload_of(closed: list[float], lowest_w: float) -> float | None:
     below = closed[at - 1] if at > 0 else -math.inf
     above = closed[at] if at < len(closed) else math.inf
     return max(below, min(max(0.0, lowest_w), above))
+
+
+def _two_switches(
+    between: list[tuple[int, float, float, float | None, float | None]],
+    level: float,
+    new_level: float,
+    threshold: float,
+) -> bool:
+    """Whether the readings between two levels show two loads switching rather than one load's transient.
+
+    All of them a step the other way from the old level (a drum on, then a kettle off), or, for a fall, a
+    step below the new level (a kettle off, then a drum on): one load overshoots only its own way, and only
+    when it starts (a motor's inrush).
+    """
+    if not between:
+        return False
+    readings = [s[2] for s in between]
+    if new_level > level:
+        return all(r <= level - threshold for r in readings)
+    return all(r >= level + threshold for r in readings) or all(
+        r <= new_level - threshold for r in readings
+    )
 
 
 def _settle_n(period_s: float) -> int:
