@@ -359,6 +359,25 @@ def test_joint_off_ends_two_appliances() -> None:
     assert [a.name for a in snap.appliances.values() if a.on] == ["vacuum"]
 
 
+@pytest.mark.parametrize(("period_s", "ended"), [(1.0, ["heater"]), (60.0, ["kettle", "toaster"])])
+def test_two_loads_ending_in_one_reading_is_likelier_the_longer_the_reading(
+    period_s: float, ended: list[str]
+) -> None:
+    """A 3,420 W fall with a 2,000 W kettle, a 1,500 W toaster and a 3,000 W heater on: the pair fits it
+    better, but within one second two loads seldom end; within a minute they often do."""
+    engine = Engine()
+    t, p, _ = levels((100, 20), (2100, 20), (3600, 20), (6600, 20), period_s=period_s)
+    for event, name in zip(
+        engine.feed_arrays(t, p).events, ("kettle", "toaster", "heater"), strict=True
+    ):
+        engine.label_event(event.id, name)
+    t2, p2, _ = levels((6600, 5), (3180, 20), t0=t[-1] + period_s, period_s=period_s)
+    events = engine.feed_arrays(t2, p2).events
+    names = {a.id: a.name for a in engine.snapshot().appliances.values()}
+    assert sorted(names[e.appliance_id or ""] for e in events) == ended
+    assert all(e.status == "identified" for e in events)
+
+
 def test_labeled_joint_off_ends_the_rest_too() -> None:
     # Learn mode labels the joint OFF before the mains recheck could end anything: the label alone must.
     engine = Engine()

@@ -46,6 +46,11 @@ BACKFILL_ROWS = 2048
 MAX_JOINT_RUNNING = 12
 # At sampling periods this coarse, an ON may be two appliances switching on within one sample.
 JOINT_ON_PERIOD_S = 30.0
+# Two loads end within one reading about as often as the reading is a share of the time between a house's
+# switchings (minutes): a joint OFF's prior falls by log(this / period), not at all from 5-minute readings on.
+# At 1 s, most joint OFFs were one load's OFF and a second event no load made (tracebase seed 1: 189 false
+# detections, 129 with this prior).
+SWITCH_INTERVAL_S = 300.0
 # A labeled OFF within this share of a running state's power is that state's OFF alone.
 OFF_MATCH_SHARE = 0.3
 # A labeled rise below this share of what its appliance already runs at, of no state of its own, is a
@@ -666,7 +671,10 @@ class Engine:
                 for sig, power in running
             ]
         if len(running) <= MAX_JOINT_RUNNING:
-            options += [Option((a[0], b[0]), a[1] + b[1]) for a, b in combinations(running, 2)]
+            rare = -max(0.0, math.log(SWITCH_INTERVAL_S / self.period_s))
+            options += [
+                Option((a[0], b[0]), a[1] + b[1], rare) for a, b in combinations(running, 2)
+            ]
         # A load switched on by an unidentified ON, seen as a signature of that one step.
         options += [
             Option(
