@@ -10,6 +10,7 @@ import pytest
 from custom_components.nilm.engine.classifier import (
     Option,
     Signature,
+    admitted,
     classify,
     inrush_feature,
     joint_candidates,
@@ -134,18 +135,25 @@ def test_joint_option_explains_two_appliances_ending_together() -> None:
     st.floats(20.0, 6000.0),
     st.floats(0.0, 20.0),
 )
-def test_joint_candidates_are_the_pairs_the_gate_admits(
+def test_the_shortcuts_keep_what_the_gate_admits(
     states: list[tuple[int, list[float]]], magnitude: float, noise: float
 ) -> None:
-    """The all-pairs shortcut keeps exactly the pairs of different appliances that scoring would admit."""
+    """The all-at-once gates keep exactly the signatures, and the pairs of different appliances, that
+    scoring one by one would admit."""
     signatures = [_signature(f"a{owner}", steps) for owner, steps in states]
-    admitted = [
+    singles = [
+        k
+        for k, signature in enumerate(signatures)
+        if classify(magnitude, None, [Option((signature,))], noise).best is not None
+    ]
+    assert admitted(signatures, magnitude, noise) == singles
+    pairs = [
         (a, b)
         for a, b in combinations(signatures, 2)
         if a.appliance_id != b.appliance_id
         and classify(magnitude, None, [Option((a, b))], noise).best is not None
     ]
-    assert joint_candidates(signatures, magnitude, noise) == admitted
+    assert joint_candidates(signatures, magnitude, noise) == pairs
 
 
 def test_a_lone_candidate_far_from_its_mean_is_not_certain() -> None:

@@ -187,6 +187,20 @@ def step_sd(
     return (spread_sq + (RELATIVE_SPREAD * expected) ** 2 + (2.0 * noise_w + 5.0) ** 2) ** 0.5
 
 
+def admitted(signatures: Sequence[Signature], magnitude: float, noise_w: float) -> list[int]:
+    """Which signatures (their indices) the |dP| gate admits for a step as their typical step.
+
+    The gate of a single option, applied to all signatures at once: most of dozens of states are nowhere
+    near the step, and need not be scored one by one.
+    """
+    if not signatures:
+        return []
+    centre = np.array([sig.power() for sig in signatures])
+    spread_sq = np.array([sig.profile().power.spread ** 2 for sig in signatures])
+    sd = step_sd(spread_sq, centre, noise_w)
+    return [int(k) for k in np.nonzero(np.abs(magnitude - centre) <= NOVELTY_Z * sd)[0]]
+
+
 def joint_candidates(
     signatures: Sequence[Signature], magnitude: float, noise_w: float
 ) -> list[tuple[Signature, Signature]]:

@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .classifier import Option, Signature, classify, inrush_feature, joint_candidates
+from .classifier import (
+    Option,
+    Signature,
+    admitted,
+    classify,
+    inrush_feature,
+    joint_candidates,
+)
 from .detector import Detector, Fall, Step
 from .energy import Ledger
 from .eventlog import EventLog
@@ -640,13 +647,15 @@ class Engine:
             # A state already on switching on again means its OFF was missed: possible, not likely. A run
             # of this size that just ended is likely this load pulsing: its length says whose it was.
             previous = self.runs.previous(event.t, abs(event.dp))
+            states = list(self.signatures.items())
+            near = admitted([sig for _, sig in states], abs(event.dp), self.noise_w)
             options = [
                 Option(
                     (sig,),
                     prior=(ALREADY_ON_PRIOR if key in self.tracker.active else 0.0)
                     + (0.0 if previous is None else self.runs.fit(key, previous)),
                 )
-                for key, sig in self.signatures.items()
+                for key, sig in (states[k] for k in near)
             ]
             if self.period_s >= JOINT_ON_PERIOD_S:
                 # A sample that averages a minute often holds two appliances switching on.
