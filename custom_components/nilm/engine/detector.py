@@ -59,6 +59,9 @@ class _Meter(NamedTuple):
     period_s: float
 
 
+# A reading within a transition: its batch row, time, P, Q and I.
+type _Reading = tuple[int, float, float, float | None, float | None]
+
 # A batch with held readings repeated: times, P, Q, I, the batch row of each sample, which are real readings.
 type _Held = tuple[
     list[float], list[float], list[float] | None, list[float] | None, list[int], list[bool]
@@ -130,7 +133,7 @@ class Detector:
         self._win_p: deque[float] = deque(maxlen=self.settle_n)
         self._win_q: deque[float] = deque(maxlen=self.settle_n)
         self._win_i: deque[float] = deque(maxlen=self.settle_n)
-        self._trans: list[tuple[int, float, float, float | None, float | None]] = []
+        self._trans: list[_Reading] = []
 
     @property
     def settle_n(self) -> int:
@@ -431,7 +434,7 @@ class Detector:
 
     @staticmethod
     def _anchor(
-        tail: list[tuple[int, float, float, float | None, float | None]],
+        tail: list[_Reading],
         win_p: deque[float],
         win_q: deque[float],
         win_i: deque[float],
@@ -449,7 +452,7 @@ class Detector:
     @classmethod
     def _two_steps(
         cls,
-        trans: list[tuple[int, float, float, float | None, float | None]],
+        trans: list[_Reading],
         n_settle: int,
         level: float,
         new_level: float,
@@ -467,7 +470,7 @@ class Detector:
 
     @staticmethod
     def _step(
-        trans: list[tuple[int, float, float, float | None, float | None]],
+        trans: list[_Reading],
         n_settle: int,
         level: float,
         new_level: float,
@@ -531,7 +534,7 @@ def baseload_of(closed: list[float], lowest_w: float) -> float | None:
 
 
 def _two_switches(
-    between: list[tuple[int, float, float, float | None, float | None]],
+    between: list[_Reading],
     level: float,
     new_level: float,
     threshold: float,
