@@ -195,10 +195,8 @@ def admitted(signatures: Sequence[Signature], magnitude: float, noise_w: float) 
     """
     if not signatures:
         return []
-    centre = np.array([sig.power() for sig in signatures])
-    spread_sq = np.array([sig.profile().power.spread ** 2 for sig in signatures])
-    sd = step_sd(spread_sq, centre, noise_w)
-    return [int(k) for k in np.nonzero(np.abs(magnitude - centre) <= NOVELTY_Z * sd)[0]]
+    centre, spread_sq = _power_stats(signatures)
+    return [int(k) for k in np.nonzero(_gated(magnitude, centre, spread_sq, noise_w))[0]]
 
 
 def joint_candidates(
@@ -211,16 +209,41 @@ def joint_candidates(
     """
     if len(signatures) < 2:
         return []
-    centre = np.array([sig.power() for sig in signatures])
-    spread_sq = np.array([sig.profile().power.spread ** 2 for sig in signatures])
-    expected = centre[:, None] + centre[None, :]
-    sd = step_sd(spread_sq[:, None] + spread_sq[None, :], expected, noise_w)
-    admitted = np.triu(np.abs(magnitude - expected) <= NOVELTY_Z * sd, k=1)
+    centre, spread_sq = _power_stats(signatures)
+    inside = _gated(
+        magnitude,
+        centre[:, None] + centre[None, :],
+        spread_sq[:, None] + spread_sq[None, :],
+        noise_w,
+    )
     return [
         (signatures[a], signatures[b])
-        for a, b in zip(*(index.tolist() for index in np.nonzero(admitted)), strict=True)
+        for a, b in zip(
+            *(index.tolist() for index in np.nonzero(np.triu(inside, k=1))), strict=True
+        )
         if signatures[a].appliance_id != signatures[b].appliance_id
     ]
+
+
+def _power_stats(
+    signatures: Sequence[Signature],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each signature's typical step and squared spread, as arrays."""
+    centre = np.array([sig.power() for sig in signatures])
+    spread_sq = np.array([sig.profile().power.spread ** 2 for sig in signatures])
+    return centre, spread_sq
+
+
+def _gated(
+    magnitude: float,
+    expected: NDArray[np.float64],
+    spread_sq: NDArray[np.float64],
+    noise_w: float,
+) -> NDArray[np.bool_]:
+    """Which expected steps the |dP| gate admits the step for (the form `_likelihood` applies to one)."""
+    return np.asarray(
+        np.abs(magnitude - expected) <= NOVELTY_Z * step_sd(spread_sq, expected, noise_w)
+    )
 
 
 def _likelihood(
@@ -239,7 +262,7 @@ def _likelihood(
     expected = power if power is not None else sum(p.power.centre for p in parts)
     sd = step_sd(sum(p.power.spread**2 for p in parts), expected, noise_w)
     miss = abs(magnitude - expected)
-    # The gate in the form joint_candidates applies to many pairs at once, so both agree to the last bit.
+    # The gate in the form `_gated` applies to many options at once, so both agree to the last bit.
     if miss > NOVELTY_Z * sd:
         return None
     z = miss / sd

@@ -293,13 +293,12 @@ class Engine:
                 if column.size == p.size:
                     column[first : step.confirmed] = power * here
             if earlier.size:
-                values = power * earlier
-                # A reading that went the wrong way makes two steps in one call (detector
-                # `_two_switches`): the second rewrites only the readings after its own switch.
-                known = update.backfill.get(appliance_id)
-                if known is not None and known.size > values.size:
-                    values = np.concatenate([known[: known.size - values.size], values])
-                update.backfill[appliance_id] = values
+                # Of several steps confirmed in one call (a transition split in two), each rewrites the
+                # readings from its own switch on: the last ones.
+                known = update.backfill.get(appliance_id, np.empty(0))
+                update.backfill[appliance_id] = np.concatenate(
+                    [known[: max(0, known.size - earlier.size)], power * earlier]
+                )
 
     def mark_gap(self) -> None:
         """The source was lost: no step or energy is measured across the outage."""

@@ -333,10 +333,13 @@ class Detector:
                     self._threshold_at(noise, local),
                     self._periods[confirmed],
                 )
+                between, settled = trans[:-n_settle], trans[-n_settle:]
                 if meter.period_s <= self.SPLIT_PERIOD_S and _two_switches(
-                    trans[:-n_settle], level, new_level, thr
+                    between, level, new_level, thr
                 ):
-                    steps += self._two_steps(trans, n_settle, level, new_level, win_q, win_i, meter)
+                    steps += self._two_steps(
+                        between, settled, level, new_level, win_q, win_i, meter
+                    )
                 else:
                     steps.append(self._step(trans, n_settle, level, new_level, win_q, win_i, meter))
             elif dp < 0:
@@ -452,8 +455,8 @@ class Detector:
     @classmethod
     def _two_steps(
         cls,
-        trans: list[_Reading],
-        n_settle: int,
+        between: list[_Reading],
+        settled: list[_Reading],
         level: float,
         new_level: float,
         win_q: deque[float],
@@ -461,12 +464,13 @@ class Detector:
         meter: _Meter,
     ) -> list[Step]:
         """A transition that went the other way first: a step to the readings between, and one from there."""
-        between = trans[:-n_settle]
         mid = sum(s[2] for s in between) / len(between)
-        first = cls._step(between, len(between), level, mid, win_q, win_i, meter)
         mid_q = deque(s[3] for s in between if s[3] is not None)
         mid_i = deque(s[4] for s in between if s[4] is not None)
-        return [first, cls._step(trans[-n_settle:], n_settle, mid, new_level, mid_q, mid_i, meter)]
+        return [
+            cls._step(between, len(between), level, mid, win_q, win_i, meter),
+            cls._step(settled, len(settled), mid, new_level, mid_q, mid_i, meter),
+        ]
 
     @staticmethod
     def _step(
