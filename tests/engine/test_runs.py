@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import Engine
+from custom_components.nilm.engine.core import OUTLAST_FACTOR
 from custom_components.nilm.engine.runs import (
     FIT_BONUS,
     LABELED_PER_STATE,
@@ -218,26 +219,29 @@ def _labeled_runs(engine: Engine, t0: float, runs: list[tuple[str, int]]) -> flo
 
 
 def test_a_run_that_outlasts_its_winner_s_runs_goes_to_a_rival_that_runs_that_long() -> None:
-    """The coffee maker's pulses (three labeled, 8 s each) make a lone 700 W ON its own; when that run has
-    gone on a minute and more, no pulse ever ran so long and the toaster's runs did: it is the toaster's,
-    from then on, and its ON event is revised."""
+    """The coffee maker's pulses (three labeled, 8 s each) make a lone 700 W ON its own; once that run has
+    gone on longer than any pulse, no pulse ever ran so long and the toaster's runs did: it is the toaster's,
+    from then on, and its ON event is revised. Its labeled runs alone would allow it 30-110 s."""
     engine = Engine()
     t0 = _labeled_runs(engine, T0, TRAINED)
     toaster, coffee = (a.id for a in engine.snapshot().appliances.values())
     outrun = engine.runs.outrun_s((coffee, "on"))
     assert outrun is not None
     assert 30 < outrun < 110
+    assert engine.tracker.longest_run_s[(coffee, "on")] == 8.0
     t, p, _ = levels((100, 20), (800, 130), (100, 20), t0=t0)
-    first = int(20 + outrun) - 5
+    # Judged again at 8.8 s, the reading after 28.
+    first = 20 + int(OUTLAST_FACTOR * 8.0)
     (on,) = engine.feed_arrays(t[:first], p[:first]).events
     assert on.appliance_id == coffee
     assert engine.snapshot().appliances[coffee].on
-    update = engine.feed_arrays(t[first:140], p[first:140])
+    update = engine.feed_arrays(t[first : first + 2], p[first : first + 2])
     assert [e.id for e in update.revised] == [on.id]
     assert (on.appliance_id, on.state) == (toaster, "on")
     snapshot = engine.snapshot()
     assert snapshot.appliances[toaster].on
     assert not snapshot.appliances[coffee].on
+    engine.feed_arrays(t[first + 2 : 140], p[first + 2 : 140])
     (off,) = engine.feed_arrays(t[140:], p[140:]).events
     assert off.appliance_id == toaster
     assert not engine.snapshot().appliances[toaster].on
@@ -324,3 +328,31 @@ def test_an_ignored_label_of_a_run_the_engine_paired() -> None:
     engine.label_event(first_off.id, "toaster")
     engine.ignore_event(first_off.id)
     assert engine.runs.labeled[key] == [(first_off.id, 60.0)]
+
+
+def test_a_run_goes_to_a_look_alike_that_its_narrower_signature_outscored() -> None:
+    """A kettle labeled five times at exactly 2,000 W takes most of a 1,990 W step from a washer's heater
+    labeled at 1,700 and 2,000 W, though the step alone cannot tell them apart. Its labeled runs took a
+    minute, its longest two; once a run has gone on longer than any and the heater's runs last that long,
+    it is the heater's."""
+    engine = Engine()
+    t0 = T0
+    runs = [("washer", 1700, 900), ("washer", 2000, 900)] + [("kettle", 2000, 60)] * 5
+    for label, watts, seconds in [*runs, (None, 2000, 130)]:
+        t, p, _ = levels((100, 20), (100 + watts, seconds), (100, 20), t0=t0)
+        on, _ = engine.feed_arrays(t, p).events
+        if label is not None:
+            engine.label_event(on.id, label)
+        t0 = t[-1] + 600
+    washer, kettle = (a.id for a in engine.snapshot().appliances.values())
+    assert engine.tracker.longest_run_s[(kettle, "on")] == 130.0
+    t, p, _ = levels((100, 20), (2090, 900), (100, 20), t0=t0)
+    judged = 20 + int(OUTLAST_FACTOR * 130.0)
+    (on,) = engine.feed_arrays(t[:judged], p[:judged]).events
+    assert on.appliance_id == kettle
+    # Below the share a rival needed before (0.2).
+    assert 0.01 < {a: share for a, _, share in on.candidates}[washer] < 0.2
+    update = engine.feed_arrays(t[judged : judged + 2], p[judged : judged + 2])
+    assert [e.id for e in update.revised] == [on.id]
+    assert engine.snapshot().appliances[washer].on
+    assert not engine.snapshot().appliances[kettle].on

@@ -86,7 +86,12 @@ INRUSH_RETURN_SHARE = 0.5
 # Phases can lie 10-15 minutes apart (a dishwasher's heaters; a rinse whose drum pulses a coarse meter cannot see).
 SESSION_S = 900.0
 # A state that had this share of an ON's posterior may take over its run when the run outlasts the winner's.
-HANDOVER_MIN_P = 0.2
+# Low: a kettle's five labels of 1,998 W take 0.98 of a washer heater's 1,990 W step from the heater's two
+# labels of 1,818-1,990 W, though the step alone cannot tell them apart (at 0.2, simulated houses 0.845 / 0.850).
+HANDOVER_MIN_P = 0.01
+# A named run is judged again once it lasts this much longer than any run of its state so far (a kettle of
+# 100-240 s, at 260 s a washer's 15-minute heater), before its timeout at 1.5 times that would end it.
+OUTLAST_FACTOR = 1.1
 
 type FloatArray = NDArray[np.float64]
 
@@ -482,10 +487,16 @@ class Engine:
         return named
 
     def _judged_again_at(self, key: StateKey, component: Component) -> float | None:
-        """When a named run has outlasted its state's labeled runs, if it is still to be judged again."""
+        """When a named run has outlasted its state's runs, if it is still to be judged again.
+
+        Outlasted: longer than its labeled runs say it may run, or than any of its runs so far.
+        """
         outrun = self.runs.outrun_s(key)
         if outrun is None or component.held or component.event_id in self.outrun_judged:
             return None
+        longest = self.tracker.longest_run_s.get(key)
+        if longest is not None:
+            outrun = min(outrun, OUTLAST_FACTOR * longest)
         return component.since + outrun
 
     def _roll_period(self, t: FloatArray, start: int, end: int) -> None:
