@@ -89,6 +89,50 @@ def test_threshold_adapts_to_meter_noise() -> None:
     assert steps == []
 
 
+def _plug_meter_wash(seed: int, step_w: float) -> np.ndarray:
+    """A house at 300 W; a washer whose plug meter held each 100-400 W reading for 4-10 s runs half an
+    hour; 2 minutes after it a load of step_w switches on. One reading per second."""
+    rng = np.random.default_rng(seed)
+    held: list[float] = []
+    while len(held) < 1800:
+        held += [rng.uniform(100.0, 400.0)] * int(rng.integers(4, 11))
+    load = np.concatenate([np.zeros(1200), held[:1800], np.zeros(120), np.full(600, step_w)])
+    return 300.0 + load + rng.normal(0.0, 2.0, load.size)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_load_s_fluctuation_is_not_the_meter_s_noise(seed: int) -> None:
+    """Read every 6 s, the washer's held readings jump by 0 W or by hundreds: on a steady level, its jumps
+    count up to 3 times the noise so far, so the noise stays the meter's and the 120 W load after the
+    wash is a step at the configured threshold (a plain mean of the jumps raised it to 19 W of noise and
+    missed the step)."""
+    p = _plug_meter_wash(seed, 120.0)[::6]
+    detector, steps = _run(p.tolist(), [6.0 * k for k in range(p.size)])
+    after = [s for s in steps if s.t >= 3120.0]
+    assert [round(s.dp, -1) for s in after] == [120.0]
+    assert after[0].threshold_w < 35.0
+    assert detector.noise_w < 4.0
+
+
+def test_a_minute_reading_s_jumps_are_its_noise() -> None:
+    """The same readings a minute apart are averages, whose jumps are loads switching within them: the
+    noise follows them whole."""
+    p = _plug_meter_wash(0, 120.0)[::6].tolist()
+    sampled, _ = _run(p, [6.0 * k for k in range(len(p))])
+    averaged = Detector(30.0, gap_s=600.0)
+    averaged.process([60.0 * k for k in range(len(p))], p, None, None)
+    assert averaged.noise_w > 4 * sampled.noise_w
+
+
+def test_a_meter_that_read_flat_still_learns_its_noise() -> None:
+    """A meter whose first readings did not move at all (noise 0) learns its noise when it starts to."""
+    rng = np.random.default_rng(6)
+    p = np.concatenate([np.full(300, 500.0), 500.0 + rng.normal(0.0, 15.0, 3000)])
+    detector, steps = _run(p.tolist())
+    assert detector.noise_w > 8.0
+    assert steps == []
+
+
 def test_noisy_level_raises_the_local_threshold() -> None:
     """A fluctuating load (a motor) does not make events out of its own fluctuation."""
     rng = np.random.default_rng(4)
