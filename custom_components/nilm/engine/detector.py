@@ -95,10 +95,10 @@ class Detector:
     # by a step (see _two_switches) is two steps. Coarser readings average over the switching (split so,
     # 3 s readings scored the same, 4 s lower switch F1 on the simulated houses).
     SPLIT_PERIOD_S = 2.0
-    # Below this period a reading is a sample of the loads, and its jumps on a steady level are the meter's
+    # Up to this period a reading is a sample of the loads, and its jumps on a steady level are the meter's
     # noise: a load's own fluctuation (a washer's drum at 3-8 s readings) counts only up to NOISE_CLIP times
     # the noise so far, or it would raise the threshold above the drum's steps (and the band over them,
-    # which raised it further). From this period on a reading averages what switched within it (a minute's
+    # which raised it further). Above this period a reading averages what switched within it (a minute's
     # energy), and its jumps are the noise steps must stand above (clipped too, UCI scored 0.472, not 0.508).
     AVERAGING_PERIOD_S = 30.0
     NOISE_CLIP = 3.0
@@ -194,7 +194,7 @@ class Detector:
         # Rows of a transition still open from the previous batch, renumbered relative to this one.
         self._trans = [(k - self._batch_n, tk, pk, qk, ik) for k, tk, pk, qk, ik in self._trans]
         self._batch_n = len(t)
-        n_settle, clip = _regime(self.period_s)
+        (n_settle, clip), _, _ = _regime(self.period_s)
         rows: Sequence[int] = range(len(t))
         real: list[bool] | None = None
         held, regime_changes = self._follow_period(t, p, q, i)
@@ -395,12 +395,11 @@ class Detector:
         down, up, hold, gap_s = self.PERIOD_DOWN, self.PERIOD_UP, self.HOLD_PERIODS, self.gap_s
         # Where a reading held: (row of the next reading, when the held one came, the period then).
         holds: list[tuple[int, float, float]] = []
-        regime = _regime(period)
+        regime, low, high = _regime(period)
         changes: list[tuple[int, _Regime]] = []
         for k, tk in enumerate(t):
-            now = _regime(period)
-            if now is not regime:
-                regime = now
+            if not low < period <= high:
+                regime, low, high = _regime(period)
                 changes.append((k, regime))
             if last is not None and tk - last <= gap_s:
                 dt = tk - last
@@ -569,8 +568,12 @@ def _two_switches(
     )
 
 
+# Up to this period a level is three samples, above it two.
+_FINE_PERIOD_S = 5.0
+
+
 def _settle_n(period_s: float) -> int:
-    return 3 if period_s <= 5.0 else 2
+    return 3 if period_s <= _FINE_PERIOD_S else 2
 
 
 class _Regime(NamedTuple):
@@ -580,13 +583,14 @@ class _Regime(NamedTuple):
     noise_clip: float
 
 
-_SAMPLED = {n: _Regime(n, Detector.NOISE_CLIP) for n in (2, 3)}
-_AVERAGED = _Regime(2, math.inf)
-
-
-def _regime(period_s: float) -> _Regime:
-    # One of three shared values, found per reading: the regime changes where the value does.
-    return _AVERAGED if period_s >= Detector.AVERAGING_PERIOD_S else _SAMPLED[_settle_n(period_s)]
+def _regime(period_s: float) -> tuple[_Regime, float, float]:
+    """The regime of a period, and the periods that share it (above the first, up to the second)."""
+    averaging = Detector.AVERAGING_PERIOD_S
+    if period_s > averaging:
+        return _Regime(2, math.inf), averaging, math.inf
+    if period_s > _FINE_PERIOD_S:
+        return _Regime(2, Detector.NOISE_CLIP), _FINE_PERIOD_S, averaging
+    return _Regime(3, Detector.NOISE_CLIP), -math.inf, _FINE_PERIOD_S
 
 
 def _row(rows: Sequence[int], real: list[bool] | None, k: int) -> int:
