@@ -87,7 +87,7 @@ INRUSH_RETURN_SHARE = 0.5
 SESSION_S = 900.0
 # A state that had this share of an ON's posterior may take over its run when the run outlasts the winner's.
 # Low: a kettle's five labels of 1,998 W take 0.98 of a washer heater's 1,990 W step from the heater's two
-# labels of 1,818-1,990 W, though the step alone cannot tell them apart (at 0.2, simulated houses 0.845 / 0.850).
+# labels of 1,818-1,990 W, though the step alone cannot tell them apart (simulated houses 0.845 at 0.2, 0.850).
 HANDOVER_MIN_P = 0.01
 # A named run is judged again once it lasts this much longer than any run of its state so far (a kettle of
 # 100-240 s, at 260 s a washer's 15-minute heater), before its timeout at 1.5 times that would end it.
