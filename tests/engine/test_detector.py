@@ -119,8 +119,7 @@ def test_a_minute_reading_s_jumps_are_its_noise() -> None:
     noise follows them whole."""
     p = _plug_meter_wash(0, 120.0)[::6].tolist()
     sampled, _ = _run(p, [6.0 * k for k in range(len(p))])
-    averaged = Detector(30.0, gap_s=600.0)
-    averaged.process([60.0 * k for k in range(len(p))], p, None, None)
+    averaged, _ = _run(p, [60.0 * k for k in range(len(p))])
     assert averaged.noise_w > 4 * sampled.noise_w
 
 

@@ -395,7 +395,7 @@ class Detector:
         down, up, hold, gap_s = self.PERIOD_DOWN, self.PERIOD_UP, self.HOLD_PERIODS, self.gap_s
         # Where a reading held: (row of the next reading, when the held one came, the period then).
         holds: list[tuple[int, float, float]] = []
-        regime, low, high = _regime(period)
+        _, low, high = _regime(period)
         changes: list[tuple[int, _Regime]] = []
         for k, tk in enumerate(t):
             if not low < period <= high:
@@ -586,11 +586,13 @@ class _Regime(NamedTuple):
 def _regime(period_s: float) -> tuple[_Regime, float, float]:
     """The regime of a period, and the periods that share it (above the first, up to the second)."""
     averaging = Detector.AVERAGING_PERIOD_S
-    if period_s > averaging:
-        return _Regime(2, math.inf), averaging, math.inf
+    averaged = period_s > averaging
+    regime = _Regime(_settle_n(period_s), math.inf if averaged else Detector.NOISE_CLIP)
+    if averaged:
+        return regime, averaging, math.inf
     if period_s > _FINE_PERIOD_S:
-        return _Regime(2, Detector.NOISE_CLIP), _FINE_PERIOD_S, averaging
-    return _Regime(3, Detector.NOISE_CLIP), -math.inf, _FINE_PERIOD_S
+        return regime, _FINE_PERIOD_S, averaging
+    return regime, -math.inf, _FINE_PERIOD_S
 
 
 def _row(rows: Sequence[int], real: list[bool] | None, k: int) -> int:
