@@ -151,6 +151,39 @@ def switchings(
     return ups, downs
 
 
+def on_threshold(truth: PowerArray) -> float:
+    """The power from which an appliance counts as ON: max(20 W, half the median of its samples above 20 W)."""
+    above = truth[truth > 20.0]
+    return max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
+
+
+def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray]]) -> dict[str, Any]:
+    """Per appliance, the rows it lost (ON in truth, OFF in the estimate) and who took them.
+
+    `columns`: (appliance, truth, estimate) over the same rows, taken one at a time (only their ON masks
+    are kept). `taken_by` counts, per other appliance, the lost rows in which that one was estimated ON
+    while OFF in truth: the look-alike credited instead. A row whose truth is missing is neither.
+    """
+    lost: dict[str, NDArray[np.bool_]] = {}
+    false_on: dict[str, NDArray[np.bool_]] = {}
+    for name, truth, estimate in columns:
+        known = np.isfinite(truth)
+        threshold = on_threshold(truth[known])
+        on_true, on_est = known & (truth >= threshold), estimate >= threshold
+        lost[name] = on_true & ~on_est
+        false_on[name] = known & ~on_true & on_est
+    result: dict[str, Any] = {}
+    for name, rows in lost.items():
+        taken = {
+            other: int((rows & wrong).sum()) for other, wrong in false_on.items() if other != name
+        }
+        result[name] = {
+            "lost": int(rows.sum()),
+            "taken_by": dict(sorted(((o, n) for o, n in taken.items() if n), key=lambda i: -i[1])),
+        }
+    return result
+
+
 def appliance_metrics(
     t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
@@ -163,8 +196,7 @@ def appliance_metrics(
     rows = np.flatnonzero(np.isfinite(truth))
     joined = np.diff(rows, prepend=rows[0] - 1 if rows.size else 0) == 1
     t, truth, estimate, dt = t[rows], truth[rows], estimate[rows], dt[rows]
-    above = truth[truth > 20.0]
-    threshold = max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
+    threshold = on_threshold(truth)
     on_true, on_est = truth >= threshold, estimate >= threshold
     tp = int((on_true & on_est).sum())
     state = prf(tp, int(on_est.sum()), int(on_true.sum()))
@@ -330,6 +362,10 @@ def evaluate(
             lambda event: _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance),
         ),
         "appliances": per_appliance,
+        "lost_rows": lost_rows(
+            (name, power[scored_rows], estimates[name][scored_rows - split])
+            for name, power in data.appliances.items()
+        ),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
@@ -417,7 +453,7 @@ def identification(
 
 
 def format_confusion(metrics: dict[str, Any]) -> str:
-    """Per true appliance: how many of its events the engine named rightly, and its three commonest answers."""
+    """Per true appliance: what its events were named (the three commonest answers) and who took its rows."""
     ident = metrics["identification"]
     lines = [f"identification of test-period events: {ident['accuracy']:.3f} named correctly"]
     for name, row in sorted(ident["confusion"].items()):
@@ -425,6 +461,14 @@ def format_confusion(metrics: dict[str, Any]) -> str:
         top = sorted(row.items(), key=lambda item: -item[1])[:3]
         answers = ", ".join(f"{said} {count}" for said, count in top)
         lines.append(f"  {name:<22}{total:>6} events -> {answers}")
+    lines.append(
+        "rows lost (ON in truth, OFF in the estimate) -> who was estimated ON wrongly in them"
+    )
+    for name, row in metrics["lost_rows"].items():
+        takers = ", ".join(
+            f"{other} {count:,}" for other, count in list(row["taken_by"].items())[:3]
+        )
+        lines.append(f"  {name:<22}{row['lost']:>8,} rows" + (f" -> {takers}" if takers else ""))
     return "\n".join(lines)
 
 

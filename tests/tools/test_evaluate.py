@@ -17,6 +17,7 @@ from nilm_tools.evaluate import (
     TruthEvent,
     appliance_metrics,
     identification,
+    lost_rows,
     main,
     match_one_to_one,
     prf,
@@ -224,6 +225,30 @@ def test_confusion_shows_what_each_appliance_was_named(
     kettle = ident["confusion"]["kettle"]
     assert kettle["kettle"] >= 0.9 * sum(kettle.values())
     assert ident["accuracy"] > 0.9
+    lost = json.loads(out.read_text())["lost_rows"]
+    assert set(lost) == {"kettle", "lamp"}
+    assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
+
+
+def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
+    nan = math.nan
+    truth = {
+        "tv": np.array([60.0, 60.0, 60.0, 60.0, 0.0, nan]),
+        "lamp": np.array([0.0, 0.0, 40.0, nan, 0.0, 0.0]),
+        "fridge": np.array([0.0, 0.0, 0.0, 0.0, 90.0, 0.0]),
+    }
+    estimate = {
+        # The TV is lost in rows 1-3; the lamp wrongly on in rows 1 and 4 (row 2 it is truly on, row 3
+        # unknown); the fridge wrongly on in row 3, and lost in row 4.
+        "tv": np.array([60.0, 0.0, 0.0, 0.0, 0.0, 60.0]),
+        "lamp": np.array([0.0, 40.0, 40.0, 40.0, 40.0, 0.0]),
+        "fridge": np.array([0.0, 0.0, 0.0, 90.0, 0.0, 0.0]),
+    }
+    assert lost_rows((name, truth[name], estimate[name]) for name in truth) == {
+        "tv": {"lost": 3, "taken_by": {"lamp": 1, "fridge": 1}},
+        "lamp": {"lost": 0, "taken_by": {}},
+        "fridge": {"lost": 1, "taken_by": {"lamp": 1}},
+    }
 
 
 def test_identification_counts_unmatched_and_unidentified_events() -> None:
