@@ -70,6 +70,26 @@ def test_inrush_separates_a_motor_from_a_resistive_load() -> None:
     assert quiet.best.signatures == (lamp,)
 
 
+def test_a_motor_start_seen_at_one_labeled_on_of_three_still_counts_for_it() -> None:
+    """A fridge's start showed at one of its three labeled ONs (the reading fell on it); a PC never showed one.
+
+    The next fridge start that shows an inrush is the fridge's, though its step is closer to the PC's; one
+    that shows none is still the PC's. Judged by the fridge's median inrush (none), both went to the PC.
+    """
+    fridge, pc = Signature("fridge", "on"), Signature("pc", "on")
+    for k, overshoot in enumerate([350.0, 3.0, 2.0]):
+        fridge.add(f"f{k}", 90.0, None, limit=50, overshoot_w=overshoot)
+    for k in range(3):
+        pc.add(f"p{k}", 96.0, None, limit=50, overshoot_w=2.0)
+    options = [Option((fridge,)), Option((pc,))]
+    start = classify(95.0, None, options, noise_w=1.0, inrush=inrush_feature(95.0, 380.0))
+    assert start.best is not None
+    assert start.best.signatures == (fridge,)
+    quiet = classify(95.0, None, options, noise_w=1.0, inrush=inrush_feature(95.0, 2.0))
+    assert quiet.best is not None
+    assert quiet.best.signatures == (pc,)
+
+
 def test_closest_signature_wins_with_high_confidence() -> None:
     kettle = _signature("kettle", [2000.0, 2020.0, 1990.0])
     toaster = _signature("toaster", [900.0, 910.0])

@@ -4,7 +4,8 @@ Each appliance state has a Signature: its labeled steps seen as ONs (an OFF is t
 likelihood of an event under a signature multiplies per-feature Gaussians: |dP|; the reactive step dQ when both
 sides know it; and for ONs the inrush (overshoot relative to the step), which tells a motor from a resistive load
 of the same size. Each spread is a robust estimate from the labels (median and MAD, so one mislabeled step does
-not blow it up), widened by the meter's noise and an appliance's usual drift. Signature matching gates the
+not blow it up), widened by the meter's noise and an appliance's usual drift. The inrush is the exception: a
+motor's start shows at some ONs and not at others, so each labeled ON's inrush is a kernel of its own. Signature matching gates the
 likelihoods first: an event whose |dP| lies too many spreads from a signature, or whose power factor differs
 clearly, is not that signature. An event no signature admits is novel and stays unidentified instead of being
 forced into a class. An OFF may also be explained by two running states ending together (a joint option).
@@ -12,6 +13,7 @@ forced into a class. An OFF may also be explained by two running states ending t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import math
@@ -34,9 +36,12 @@ PF_TOLERANCE = 0.12
 REACTIVE_UNKNOWN_VAR = 200.0
 # Log prior penalty per extra appliance in a joint option.
 JOINT_PENALTY = 2.0
-# Inrush feature: its smallest spread (log scale), and the width assumed where it was never learned.
+# Inrush feature: the width of each labeled ON's kernel (log scale), and the width assumed where it was never
+# learned.
 INRUSH_FLOOR = 0.35
 INRUSH_UNKNOWN = 2.0
+# Labeled inrushes this close count as one kernel (a tenth of its width).
+INRUSH_BIN = 0.035
 # Median absolute deviation to standard deviation for Gaussian data.
 MAD_TO_SD = 1.4826
 
@@ -59,6 +64,15 @@ def robust_stats(values: Sequence[float]) -> Stats | None:
     return Stats(centre, MAD_TO_SD * median(abs(v - centre) for v in values))
 
 
+def _kernels(values: Sequence[float]) -> tuple[tuple[float, float], ...]:
+    """Labeled inrushes as kernels: (value, share); values within INRUSH_BIN of each other are one.
+
+    A resistive load's dozens of labels all read about 0: one kernel, so an event is scored in a few steps.
+    """
+    bins = Counter(round(v / INRUSH_BIN) for v in values)
+    return tuple((k * INRUSH_BIN, n / len(values)) for k, n in bins.items())
+
+
 @dataclass(frozen=True, slots=True)
 class LabeledStep:
     """One labeled step as the ON it is or mirrors: size, reactive part, and inrush (ONs only)."""
@@ -75,7 +89,10 @@ class Profile:
 
     power: Stats
     reactive: Stats | None
-    inrush: Stats | None
+    # The inrush of each labeled ON, as (value, share of the ONs). A motor's start lasts less than a reading,
+    # so whether a reading caught it depends on when the reading fell: a fridge labeled at three starts showed
+    # it at one. Their median would say "no inrush" and count the next start that shows one against it.
+    inrush: tuple[tuple[float, float], ...]
 
 
 def inrush_feature(magnitude: float, overshoot_w: float) -> float:
@@ -151,7 +168,7 @@ class Signature:
         self._profile = Profile(
             power,
             robust_stats([e.reactive_var for e in self.entries if e.reactive_var is not None]),
-            robust_stats([e.inrush for e in self.entries if e.inrush is not None]),
+            _kernels([e.inrush for e in self.entries if e.inrush is not None]),
         )
         return self._profile
 
@@ -268,12 +285,15 @@ def _likelihood(
     z = miss / sd
     ll = -0.5 * z * z - math.log(sd)
     if inrush is not None:
-        known = parts[0].inrush if len(parts) == 1 else None
-        if known is None:
+        known = parts[0].inrush if len(parts) == 1 else ()
+        if not known:
             ll -= math.log(INRUSH_UNKNOWN)
         else:
-            inrush_sd = math.hypot(known.spread, INRUSH_FLOOR)
-            ll += -0.5 * ((inrush - known.centre) / inrush_sd) ** 2 - math.log(inrush_sd)
+            # A mixture of Gaussians, one per labeled ON (log-sum-exp: a far event underflows exp).
+            exponents = [(-0.5 * ((inrush - value) / INRUSH_FLOOR) ** 2, w) for value, w in known]
+            top = max(x for x, _ in exponents)
+            mixture = sum(w * math.exp(x - top) for x, w in exponents)
+            ll += top + math.log(mixture) - math.log(INRUSH_FLOOR)
     if dq is None:
         return ll, z
     reactive = [p.reactive for p in parts]
