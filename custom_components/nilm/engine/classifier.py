@@ -5,9 +5,9 @@ likelihood of an event under a signature multiplies per-feature Gaussians: |dP|;
 sides know it; and for ONs the inrush (overshoot relative to the step), which tells a motor from a resistive load
 of the same size. Each spread is a robust estimate from the labels (median and MAD, so one mislabeled step does
 not blow it up), widened by the meter's noise and an appliance's usual drift. The inrush is the exception: a
-motor's start shows at some ONs and not at others, so each labeled ON's inrush is a kernel of its own. Signature matching gates the
-likelihoods first: an event whose |dP| lies too many spreads from a signature, or whose power factor differs
-clearly, is not that signature. An event no signature admits is novel and stays unidentified instead of being
+motor's start shows at some ONs and not at others, so each labeled ON's inrush is a kernel of its own.
+Signature matching gates the likelihoods first: an event whose |dP| lies too many spreads from a signature, or
+whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays unidentified instead of being
 forced into a class. An OFF may also be explained by two running states ending together (a joint option).
 """
 
@@ -289,7 +289,8 @@ def _likelihood(
         if not known:
             ll -= math.log(INRUSH_UNKNOWN)
         else:
-            # A mixture of Gaussians, one per labeled ON (log-sum-exp: a far event underflows exp).
+            # A mixture of Gaussians, one per kernel, weighed by its share (log-sum-exp: exp underflows far
+            # from every kernel).
             exponents = [(-0.5 * ((inrush - value) / INRUSH_FLOOR) ** 2, w) for value, w in known]
             top = max(x for x, _ in exponents)
             mixture = sum(w * math.exp(x - top) for x, w in exponents)
