@@ -151,24 +151,18 @@ def switchings(
     return ups, downs
 
 
-def on_threshold(truth: PowerArray) -> float:
-    """The power from which an appliance counts as ON: max(20 W, half the median of its samples above 20 W)."""
-    above = truth[truth > 20.0]
-    return max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
-
-
-def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray]]) -> dict[str, Any]:
+def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> dict[str, Any]:
     """Per appliance, the rows it lost (ON in truth, OFF in the estimate) and who took them.
 
-    `columns`: (appliance, truth, estimate) over the same rows, taken one at a time (only their ON masks
-    are kept). `taken_by` counts, per other appliance, the lost rows in which that one was estimated ON
-    while OFF in truth: the look-alike credited instead. A row whose truth is missing is neither.
+    `columns`: (appliance, truth, estimate, the state metric's ON threshold) over the same rows, taken one
+    at a time (only their ON masks are kept). `taken_by` counts, per other appliance, the lost rows in
+    which that one was estimated ON while OFF in truth: the look-alike credited instead. A row whose truth
+    is missing is neither.
     """
     lost: dict[str, NDArray[np.bool_]] = {}
     false_on: dict[str, NDArray[np.bool_]] = {}
-    for name, truth, estimate in columns:
+    for name, truth, estimate, threshold in columns:
         known = np.isfinite(truth)
-        threshold = on_threshold(truth[known])
         on_true, on_est = known & (truth >= threshold), estimate >= threshold
         lost[name] = on_true & ~on_est
         false_on[name] = known & ~on_true & on_est
@@ -196,7 +190,8 @@ def appliance_metrics(
     rows = np.flatnonzero(np.isfinite(truth))
     joined = np.diff(rows, prepend=rows[0] - 1 if rows.size else 0) == 1
     t, truth, estimate, dt = t[rows], truth[rows], estimate[rows], dt[rows]
-    threshold = on_threshold(truth)
+    above = truth[truth > 20.0]
+    threshold = max(20.0, 0.5 * float(np.median(above))) if above.size else 20.0
     on_true, on_est = truth >= threshold, estimate >= threshold
     tp = int((on_true & on_est).sum())
     state = prf(tp, int(on_est.sum()), int(on_true.sum()))
@@ -363,7 +358,12 @@ def evaluate(
         ),
         "appliances": per_appliance,
         "lost_rows": lost_rows(
-            (name, power[scored_rows], estimates[name][scored_rows - split])
+            (
+                name,
+                power[scored_rows],
+                estimates[name][scored_rows - split],
+                per_appliance[name]["threshold_w"],
+            )
             for name, power in data.appliances.items()
         ),
         "macro": {**macro, "appliances": len(scored)},

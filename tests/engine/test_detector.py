@@ -132,6 +132,15 @@ def test_a_meter_that_read_flat_still_learns_its_noise() -> None:
     assert steps == []
 
 
+def test_a_flat_minute_meter_without_a_threshold_keeps_a_number_for_its_noise() -> None:
+    """Minute readings count their jumps unclipped; with no configured threshold and 200 flat readings first,
+    the cap was infinity times a noise of 0 (NaN), and the noise became NaN."""
+    rng = np.random.default_rng(2)
+    p = np.concatenate([np.full(200, 400.0), 400.0 + rng.normal(0.0, 10.0, 300)])
+    detector, _ = _run(p.tolist(), [60.0 * k for k in range(p.size)], threshold=0.0)
+    assert 3.0 < detector.noise_w < 15.0
+
+
 def test_noisy_level_raises_the_local_threshold() -> None:
     """A fluctuating load (a motor) does not make events out of its own fluctuation."""
     rng = np.random.default_rng(4)

@@ -244,7 +244,9 @@ def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
         "lamp": np.array([0.0, 40.0, 40.0, 40.0, 40.0, 0.0]),
         "fridge": np.array([0.0, 0.0, 0.0, 90.0, 0.0, 0.0]),
     }
-    assert lost_rows((name, truth[name], estimate[name]) for name in truth) == {
+    # The state metric's thresholds: half the median of each truth's samples above 20 W.
+    thresholds = {"tv": 30.0, "lamp": 20.0, "fridge": 45.0}
+    assert lost_rows((name, truth[name], estimate[name], thresholds[name]) for name in truth) == {
         "tv": {"lost": 3, "taken_by": {"lamp": 1, "fridge": 1}},
         "lamp": {"lost": 0, "taken_by": {}},
         "fridge": {"lost": 1, "taken_by": {"lamp": 1}},

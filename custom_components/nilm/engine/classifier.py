@@ -7,8 +7,9 @@ of the same size. Each spread is a robust estimate from the labels (median and M
 not blow it up), widened by the meter's noise and an appliance's usual drift. The inrush is the exception: a
 motor's start shows at some ONs and not at others, so each labeled ON's inrush is a kernel of its own.
 Signature matching gates the likelihoods first: an event whose |dP| lies too many spreads from a signature, or
-whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays unidentified instead of being
-forced into a class. An OFF may also be explained by two running states ending together (a joint option).
+whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays
+unidentified instead of being forced into a class. An OFF may also be explained by two running states ending
+together (a joint option).
 """
 
 from __future__ import annotations

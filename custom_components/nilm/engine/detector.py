@@ -275,8 +275,9 @@ class Detector:
                         noise += (jump - noise) / seen
                         local = max(local, noise)
                     else:
+                        # Unclipped (inf) times a noise of 0 is NaN, which no jump exceeds.
                         cap = clip * (noise if noise > min_noise_w else min_noise_w)
-                        noise += 0.01 * ((jump if jump < cap else cap) - noise)
+                        noise += 0.01 * ((cap if jump > cap else jump) - noise)
                     local += local_rate * (jump - local)
                 prev_p = pk
                 if len(win_p) == win_p.maxlen:
