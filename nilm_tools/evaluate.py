@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
-from custom_components.nilm.engine.core import MAX_NAME_LENGTH
 from custom_components.nilm.engine.detector import Detector
+from custom_components.nilm.engine.state import MAX_NAME_LENGTH
 
 from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import Engine
-from custom_components.nilm.engine.core import OUTLAST_FACTOR
+from custom_components.nilm.engine.reconsider import OUTLAST_FACTOR
 from custom_components.nilm.engine.runs import (
     FIT_BONUS,
     LABELED_PER_STATE,

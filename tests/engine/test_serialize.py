@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.nilm.engine import STATE_VERSION, Engine, EngineConfig, StateError
-from custom_components.nilm.engine.core import Edge
+from custom_components.nilm.engine.state import Edge
 
 T0 = 1_700_000_000.0
 

@@ -6,8 +6,9 @@ from dataclasses import asdict
 from typing import Any
 
 from .classifier import LabeledStep, Signature
-from .core import ApplianceRecord, Edge, Engine
+from .core import Engine
 from .model import EngineConfig, Event
+from .state import ApplianceRecord, Edge
 from .tracker import Component
 
 VERSION = 1

@@ -1,0 +1,125 @@
+"""Pulse edges hidden in another step: a pulsing load switching in the same reading as another appliance."""
+
+from __future__ import annotations
+
+import math
+
+from .classifier import Option, Signature, classify
+from .model import Event
+from .state import Edge, EngineState, dq_as_on, reactive_as_on, without_edge
+from .tracker import Component, StateKey
+
+# From this reading period on, two loads often switch within one reading (a drum's pulse and a kettle).
+MERGED_EDGE_PERIOD_S = 2.0
+# Hidden pulse edges remembered for later labels (the events a label can still reach are far fewer).
+MAX_HIDDEN_EDGES = 256
+
+
+class HiddenEdges(EngineState):
+    """Finds a pulse's edge hidden in the one step since its last one; that step keeps its own size."""
+
+    def _missed_off(self, running: Component, signature: Signature, on: Event) -> None:
+        """A state switching on while on: its OFF hid in the one step since its ON.
+
+        From a few seconds per reading, a pulsing load's edge often falls in the reading where another
+        appliance switched: a kettle's +2,000 W read as +1,830 beside a drum's -170. That step without the
+        pulse is the other appliance's own: what its label teaches and what its running state added.
+        """
+        if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= on.t:
+            return
+        merged = self._only_step_between(running.since, on.t)
+        if merged is not None:
+            self._give_back(merged, _edge(-running.power_w, signature, on.id))
+
+    def _hidden_on(self, off: Event) -> bool:
+        """An OFF no running state explains, of a state that is off: its ON hid in the one step since.
+
+        The mirror of `_missed_off`: a drum's next ON read in the reading of a kettle's OFF (-1,830 for
+        -2,000), then the drum's OFF with nothing of its size on. Unlike a missed OFF, nothing shows that
+        the state ran, so the step less the pulse must also fit its own labels better than the step as read.
+        True if the OFF was explained so.
+        """
+        if self.period_s < MERGED_EDGE_PERIOD_S:
+            return False
+        magnitude, dq = abs(off.dp), dq_as_on(off)
+        found: list[tuple[float, StateKey, Event, Edge]] = []
+        last_offs = self.tracker.last_offs()
+        for key, signature in self.signatures.items():
+            last = None if key in self.tracker.active else last_offs.get(key)
+            previous = None if last is None else self.event_log.find(last)
+            if previous is None or (fit := signature.match(magnitude, dq, self.noise_w)) is None:
+                continue
+            merged = self._only_step_between(previous.t, off.t)
+            if merged is None:
+                continue
+            edge = _edge(signature.power(), signature, off.id)
+            if self._fits_better(merged, edge):
+                found.append((fit[0] + math.log(signature.count + 1.0), key, merged, edge))
+        if not found:
+            return False
+        _, key, merged, edge = max(found, key=lambda f: f[0])
+        decision = classify(magnitude, dq, [Option((self.signatures[key],))], self.noise_w)
+        if decision.confidence < self.config.confidence_threshold:
+            return False
+        self._give_back(merged, edge)
+        off.status, off.appliance_id, off.state = "identified", key[0], key[1]
+        off.confidence, off.candidates = decision.confidence, decision.candidates
+        self._switched(key[0], off.t)
+        return True
+
+    def _fits_better(self, merged: Event, edge: Edge) -> bool:
+        """Whether a step less a pulse edge fits its own state's labels better than the step as read."""
+        own = self.signatures.get((merged.appliance_id or "", merged.state or ""))
+        if own is None:
+            return False
+        as_read = own.match(abs(merged.dp), dq_as_on(merged), self.noise_w)
+        dp, dq = without_edge(merged.dp, merged.dq, edge)
+        corrected = own.match(abs(dp), reactive_as_on(dp, dq), self.noise_w)
+        return corrected is not None and (as_read is None or corrected[0] > as_read[0])
+
+    def _only_step_between(self, start: float, end: float) -> Event | None:
+        """The one named event strictly between two times, if exactly one event lies there."""
+        between = [e for e in self.event_log.since(start) if e.t < end]
+        if len(between) != 1 or between[0].appliance_id is None or between[0].state is None:
+            return None
+        return between[0]
+
+    def _give_back(self, merged: Event, edge: Edge) -> None:
+        """A step that held a pulse's edge: remember the edge, then take the step without it."""
+        self.hidden_edges[merged.id] = edge
+        while len(self.hidden_edges) > MAX_HIDDEN_EDGES:
+            self.hidden_edges.popitem(last=False)
+        self._own_step_changed(merged)
+
+    def _take_back_edges(self, shown_by: Event) -> None:
+        """The event that showed hidden edges was not that pulse: the steps they hid in are whole again."""
+        for merged_id in [
+            m for m, edge in self.hidden_edges.items() if edge.shown_by == shown_by.id
+        ]:
+            del self.hidden_edges[merged_id]
+            merged = self.event_log.find(merged_id)
+            if merged is not None:
+                self._own_step_changed(merged)
+
+    def _own_step_changed(self, merged: Event) -> None:
+        """Relearn a labeled step and fix the state it switched on, as its own step now reads."""
+        key = (merged.appliance_id or "", merged.state or "")
+        learned = self.signatures.get(key)
+        if (
+            merged.status == "labeled"
+            and learned is not None
+            and any(e.event_id == merged.id for e in learned.entries)
+        ):
+            self._learn(self.appliances[key[0]], key[1], merged)
+        own_dp = self._own_step(merged)[0]
+        component = self.tracker.active.get(key)
+        if component is not None and component.event_id == merged.id and own_dp > 0:
+            component.power_w = own_dp
+
+
+def _edge(pulse_w: float, pulse: Signature, shown_by: str) -> Edge:
+    """A pulse's edge of `pulse_w` (signed as it moved the mains) with its typical reactive part."""
+    reactive = pulse.profile().reactive
+    return Edge(
+        pulse_w, None if reactive is None else math.copysign(reactive.centre, pulse_w), shown_by
+    )
