@@ -230,6 +230,25 @@ def test_confusion_shows_what_each_appliance_was_named(
     assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
 
 
+def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "house.csv"
+    _house(data, days=0.5)
+    out = tmp_path / "metrics.json"
+    unlabeled = [str(data), "--json", str(out), "--quiet", "--labels-per-appliance", "0"]
+    assert main(unlabeled) == 0
+    assert json.loads(out.read_text())["macro"]["state_f1"] == 0.0
+    assert "diagnostic" not in capsys.readouterr().out
+    assert main([*unlabeled, "--label-every-event"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["label_every_event"] is True
+    # Labels in the test period too, beyond the budget: each appliance named at every switch.
+    assert metrics["appliances"]["kettle"]["labels"] > 2 * 5
+    assert metrics["macro"]["state_f1"] > 0.9
+    assert "naming perfect (a diagnostic, not the contract)" in capsys.readouterr().out
+
+
 def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
     nan = math.nan
     truth = {
