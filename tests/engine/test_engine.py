@@ -397,6 +397,26 @@ def test_labeled_joint_off_ends_the_rest_too() -> None:
     assert engine.signatures[(kettle.id, "on")].power() == pytest.approx(2000.0, abs=5.0)
 
 
+def test_a_labeled_off_of_a_state_s_own_size_ends_it_alone_after_labeled_dips() -> None:
+    """A washer labeled on at 200 W, a dip labeled washer (tracked at 100 W since), its level back up, and
+    its OFF labeled: -200 W is what its labels say it adds, so the fridge on beside it stays on (the rest
+    above the 100 W tracked is not the fridge's OFF)."""
+    engine = Engine()
+    t, p, _ = levels((50, 20), (150, 30), (350, 30), (250, 30), (350, 30), (150, 30))
+    fridge_on, washer_on, dip, _rise = engine.feed_arrays(t[:120], p[:120]).events
+    fridge = engine.label_event(fridge_on.id, "fridge")
+    washer = engine.label_event(washer_on.id, "washer")
+    engine.label_event(dip.id, "washer")
+    assert engine.tracker.appliance_powers()[washer.id][0] == pytest.approx(100.0)
+    engine.start_learning("washer", now=t[119])
+    (off,) = engine.feed_arrays(t[120:], p[120:]).events
+    assert (off.status, off.appliance_id) == ("labeled", washer.id)
+    snap = engine.snapshot()
+    assert not snap.appliances[washer.id].on
+    assert snap.appliances[fridge.id].on
+    assert [round(e.power_w) for e in engine.signatures[(washer.id, "on")].entries] == [200, 200]
+
+
 def test_an_off_with_nothing_running_teaches_the_signature() -> None:
     engine = Engine()
     t, p, _ = levels((900, 20), (100, 30))

@@ -141,7 +141,12 @@ class Labeling(HiddenEdges):
             self.tracker.adjust((record.id, component.state), -magnitude, event.id)
             return
         keys = [(record.id, component.state)]
-        if abs(magnitude - component.power_w) <= OFF_MATCH_SHARE * component.power_w:
+        learned = self.signatures.get(keys[0])
+        # Its own OFF if it fits what the state's ON added, or its labels when level drops labeled since
+        # left less on than it ends (a washer's 170 W drum tracked at 41 W): the rest is not another load's.
+        if _fits(magnitude, component.power_w) or (
+            learned is not None and _fits(magnitude, learned.power())
+        ):
             self._learn(record, component.state, event)
         else:
             # The step is not this state's alone: the rest is whatever else was on and matches it.
@@ -171,7 +176,7 @@ class Labeling(HiddenEdges):
         if (
             earlier.status != "identified"
             or earlier.t >= off.t
-            or abs(magnitude - component.power_w) > OFF_MATCH_SHARE * component.power_w
+            or not _fits(magnitude, component.power_w)
             or any(
                 e.appliance_id == appliance_id and e.t < off.t
                 for e in self.event_log.after(earlier)
@@ -285,3 +290,8 @@ class Labeling(HiddenEdges):
     def groups(self) -> list[EventGroup]:
         """Similar unidentified events, largest groups first."""
         return group_events(self.event_log)
+
+
+def _fits(magnitude: float, power_w: float) -> bool:
+    """Whether an OFF of this size ends a state of this power alone."""
+    return abs(magnitude - power_w) <= OFF_MATCH_SHARE * power_w
