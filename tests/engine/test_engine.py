@@ -251,6 +251,23 @@ def test_labeled_level_changes_keep_the_appliance_on() -> None:
     assert engine.signatures[(tv.id, "on")].count == 2
 
 
+def test_a_labeled_rise_back_to_a_dimmed_state_s_level_raises_it() -> None:
+    """A TV on at 100 W dims to 40 W and brightens by 60 W, each step labeled tv: the rise is more than
+    half of what runs, yet the mains before it held the TV, so it raises its level back to 100 W instead
+    of taking it for the TV's missed OFF and a new 60 W ON."""
+    engine = Engine()
+    t, p, _ = levels((50, 20), (150, 30), (90, 30), (150, 30))
+    on, dim, brighter = engine.feed_arrays(t, p).events
+    tv = engine.label_event(on.id, "tv")
+    engine.label_event(dim.id, "tv")
+    assert engine.tracker.appliance_powers()[tv.id][0] == pytest.approx(40.0)
+    engine.label_event(brighter.id, "tv")
+    assert engine.tracker.appliance_powers()[tv.id][0] == pytest.approx(100.0)
+    assert brighter.state == "on"
+    # A level change teaches no state.
+    assert engine.signatures[(tv.id, "on")].count == 1
+
+
 def test_a_labeled_rise_of_a_known_state_that_is_off_is_an_on() -> None:
     """A washer's drum starting while its heater runs is the drum's ON, not a level change."""
     engine = Engine()

@@ -112,13 +112,25 @@ class Labeling(HiddenEdges):
     def _level_rise(self, event: Event, record: ApplianceRecord, magnitude: float) -> bool:
         """A labeled rise that only raises the level of the appliance's running state; true if it was."""
         running = self.tracker.running(record.id, event.t)
-        if not running or magnitude >= LEVEL_RISE_SHARE * sum(c.power_w for c in running):
+        if not running:
             return False
-        guess = self._state_for(record, magnitude)
-        if (record.id, guess) in self.signatures and (record.id, guess) not in self.tracker.active:
+        key = (record.id, self._state_for(record, magnitude))
+        same = next((c for c in running if (c.appliance_id, c.state) == key), None)
+        if key in self.signatures and same is None:
             # A known state of its own that is off (a washer's drum while its heater runs): a real ON.
             return False
-        component = max(running, key=lambda c: c.power_w)
+        if magnitude < LEVEL_RISE_SHARE * sum(c.power_w for c in running):
+            component = max(running, key=lambda c: c.power_w)
+        elif (
+            same is not None
+            and (learned := self.signatures.get(key)) is not None
+            and _fits_below(same.power_w + magnitude, learned.power())
+        ):
+            # Its own state rising back to its labeled level (a dimmed TV brightening), not an OFF missed
+            # and the state on anew at the rise's power; a fridge's ON while on would double it.
+            component = same
+        else:
+            return False
         event.state = component.state
         self.tracker.adjust((record.id, component.state), magnitude, event.id)
         return True
@@ -295,3 +307,8 @@ class Labeling(HiddenEdges):
 def _fits(magnitude: float, power_w: float) -> bool:
     """Whether an OFF of this size ends a state of this power alone."""
     return abs(magnitude - power_w) <= OFF_MATCH_SHARE * power_w
+
+
+def _fits_below(level_w: float, power_w: float) -> bool:
+    """Whether a level stays within what a state of this power may reach."""
+    return level_w <= (1.0 + OFF_MATCH_SHARE) * power_w
