@@ -521,16 +521,14 @@ def format_table(metrics: dict[str, Any]) -> str:
             f"event detection (|dP| >= 50 W): precision {ev['precision']:.3f}  recall {ev['recall']:.3f}  "
             f"F1 {ev['f1']:.3f}  ({ev['detected']} detected, {ev['true']} true)"
         ),
-        *(
-            [
-                "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)"
-            ]
-            if metrics.get("label_every_event")
-            else []
-        ),
         "",
         f"{'appliance':<24}{'labels':>7}{'ON events':>10}{'state F1':>10}{'switch F1':>10}{'NEP':>8}{'energy':>8}",
     ]
+    if metrics.get("label_every_event"):
+        lines.insert(
+            2,
+            "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)",
+        )
     for name, m in metrics["appliances"].items():
         lines.append(
             f"{name:<24}{m['labels']:>7}{m['true_on_events']:>10}{m['state_f1']:>10.3f}{m['switch_f1']:>10.3f}"

@@ -46,6 +46,13 @@ def _house(path: Path, days: float = 1.0, seed: int = 3, lamp_w: float = 100.0) 
     _write_house(path, t, 120.0 + kettle + lamp + rng.normal(0, 2, n), kettle=kettle, lamp=lamp)
 
 
+def _half_day_house(tmp_path: Path) -> tuple[Path, Path]:
+    """A half-day house written to tmp_path; returns it and where its metrics JSON goes."""
+    data = tmp_path / "house.csv"
+    _house(data, days=0.5)
+    return data, tmp_path / "metrics.json"
+
+
 def _write_house(path: Path, t: np.ndarray, mains: np.ndarray, **truth: np.ndarray) -> None:
     """NILM-CSV with 1 W truth columns and 0.1 W mains."""
     columns = [t, mains, *truth.values()]
@@ -215,9 +222,7 @@ def test_the_fall_that_settles_an_inrush_counts_as_detected(
 def test_confusion_shows_what_each_appliance_was_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "house.csv"
-    _house(data, days=0.5)
-    out = tmp_path / "metrics.json"
+    data, out = _half_day_house(tmp_path)
     assert main([str(data), "--json", str(out), "--quiet", "--confusion"]) == 0
     printed = capsys.readouterr().out
     ident = json.loads(out.read_text())["identification"]
@@ -233,9 +238,7 @@ def test_confusion_shows_what_each_appliance_was_named(
 def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "house.csv"
-    _house(data, days=0.5)
-    out = tmp_path / "metrics.json"
+    data, out = _half_day_house(tmp_path)
     unlabeled = [str(data), "--json", str(out), "--quiet", "--labels-per-appliance", "0"]
     assert main(unlabeled) == 0
     assert json.loads(out.read_text())["macro"]["state_f1"] == 0.0
@@ -294,9 +297,7 @@ def test_identification_counts_unmatched_and_unidentified_events() -> None:
 
 
 def test_co_baseline_runs_through_the_same_protocol(tmp_path: Path) -> None:
-    data = tmp_path / "house.csv"
-    _house(data, days=0.5)
-    out = tmp_path / "metrics.json"
+    data, out = _half_day_house(tmp_path)
     assert main([str(data), "--method", "co", "--json", str(out), "--quiet"]) == 0
     assert json.loads(out.read_text())["method"] == "co"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from .model import Update
@@ -94,8 +92,3 @@ class Accounting(Reconsideration):
         self.ledger.add_mains(
             float(np.dot(np.maximum(mains, 0.0), dt)), float(np.dot(unidentified, dt)), price
         )
-
-    @property
-    def hourly_minima(self) -> deque[tuple[int, float]]:
-        """The lowest steady level of each of the last day's hours (the detector keeps them)."""
-        return self.detector.hourly_minima

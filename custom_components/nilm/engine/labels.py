@@ -116,14 +116,15 @@ class Labeling(HiddenEdges):
             return False
         key = (record.id, self._state_for(record, magnitude))
         same = next((c for c in running if (c.appliance_id, c.state) == key), None)
-        if key in self.signatures and same is None:
+        learned = self.signatures.get(key)
+        if learned is not None and same is None:
             # A known state of its own that is off (a washer's drum while its heater runs): a real ON.
             return False
         if magnitude < LEVEL_RISE_SHARE * sum(c.power_w for c in running):
             component = max(running, key=lambda c: c.power_w)
         elif (
             same is not None
-            and (learned := self.signatures.get(key)) is not None
+            and learned is not None
             and _fits_below(same.power_w + magnitude, learned.power())
         ):
             # Its own state rising back to its labeled level (a dimmed TV brightening), not an OFF missed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -100,6 +100,11 @@ class EngineState:
         self.hidden_edges: OrderedDict[str, Edge] = OrderedDict()
         # The runs OFF events ended, and the run lengths labels taught: evidence for a pulsing load's ONs.
         self.runs = RunHistory()
+
+    @property
+    def hourly_minima(self) -> deque[tuple[int, float]]:
+        """The lowest steady level of each of the last day's hours (the detector keeps them)."""
+        return self.detector.hourly_minima
 
     def _next_event_id(self) -> str:
         self.event_seq += 1
