@@ -178,6 +178,36 @@ def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> d
     return result
 
 
+def false_rows(
+    columns: Iterable[tuple[str, PowerArray, PowerArray, float]],
+    t: FloatArray,
+    starts: dict[str, list[tuple[float, str]]],
+) -> dict[str, Any]:
+    """Per appliance, the rows it was estimated ON while OFF in truth, and whose ON started each such run.
+
+    `columns` as for `lost_rows`, over the rows at times `t`. `starts`: per appliance, the test period's ONs
+    named it, as (time, the appliance whose change the ground truth shows there, "none" if no appliance's)
+    in time order. A false run is charged to the last of them at or before its first row: another
+    appliance's ON taken for this one, or its own ON whose OFF was missed. Runs with no ON before them
+    (switched on in the labeling period) count as "earlier".
+    """
+    result: dict[str, Any] = {}
+    for name, truth, estimate, threshold in columns:
+        wrong = np.isfinite(truth) & (truth < threshold) & (estimate >= threshold)
+        rows = np.flatnonzero(wrong)
+        by_source: Counter[str] = Counter()
+        if rows.size:
+            first = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) > 1)
+            lengths = np.diff(np.append(first, rows.size))
+            ons = starts.get(name, [])
+            times = np.array([on_t for on_t, _ in ons])
+            for k, length in zip(rows[first].tolist(), lengths.tolist(), strict=True):
+                j = int(np.searchsorted(times, t[k], side="right")) - 1
+                by_source[ons[j][1] if j >= 0 else "earlier"] += length
+        result[name] = {"false": int(rows.size), "started_by": dict(by_source.most_common())}
+    return result
+
+
 def appliance_metrics(
     t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
@@ -352,6 +382,32 @@ def evaluate(
         key: float(np.nanmean([m[key] for m in scored])) if scored else float("nan")
         for key in ("state_f1", "switch_f1", "nep", "energy_ratio")
     }
+    names = {appliance_id: name for name, appliance_id in appliance_of.items()}
+
+    def truth_of(event: Event) -> TruthEvent | None:
+        return _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
+
+    starts: dict[str, list[tuple[float, str]]] = {}
+    for event in test_events:
+        if event.kind == "on" and event.status in ("identified", "labeled"):
+            named = names.get(event.appliance_id or "")
+            truth = truth_of(event)
+            if named is not None:
+                starts.setdefault(named, []).append(
+                    (event.t, "none" if truth is None else truth.appliance)
+                )
+
+    def scored_columns() -> Iterable[tuple[str, PowerArray, PowerArray, float]]:
+        return (
+            (
+                name,
+                power[scored_rows],
+                estimates[name][scored_rows - split],
+                per_appliance[name]["threshold_w"],
+            )
+            for name, power in data.appliances.items()
+        )
+
     metrics = {
         "method": method,
         "label_every_event": label_every_event,
@@ -360,21 +416,10 @@ def evaluate(
         "median_period_s": period,
         "tolerance_s": tolerance,
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
-        "identification": identification(
-            test_events,
-            {appliance_id: name for name, appliance_id in appliance_of.items()},
-            lambda event: _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance),
-        ),
+        "identification": identification(test_events, names, truth_of),
         "appliances": per_appliance,
-        "lost_rows": lost_rows(
-            (
-                name,
-                power[scored_rows],
-                estimates[name][scored_rows - split],
-                per_appliance[name]["threshold_w"],
-            )
-            for name, power in data.appliances.items()
-        ),
+        "lost_rows": lost_rows(scored_columns()),
+        "false_rows": false_rows(scored_columns(), t_all[scored_rows], starts),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
@@ -478,6 +523,14 @@ def format_confusion(metrics: dict[str, Any]) -> str:
             f"{other} {count:,}" for other, count in list(row["taken_by"].items())[:3]
         )
         lines.append(f"  {name:<22}{row['lost']:>8,} rows" + (f" -> {takers}" if takers else ""))
+    lines.append(
+        "rows falsely ON (OFF in truth) -> whose ON started them (its own: its OFF was missed)"
+    )
+    for name, row in metrics["false_rows"].items():
+        sources = ", ".join(
+            f"{source} {count:,}" for source, count in list(row["started_by"].items())[:3]
+        )
+        lines.append(f"  {name:<22}{row['false']:>8,} rows" + (f" <- {sources}" if sources else ""))
     return "\n".join(lines)
 
 

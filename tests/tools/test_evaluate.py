@@ -16,6 +16,7 @@ from nilm_tools.evaluate import (
     LabelChances,
     TruthEvent,
     appliance_metrics,
+    false_rows,
     identification,
     lost_rows,
     main,
@@ -233,6 +234,9 @@ def test_confusion_shows_what_each_appliance_was_named(
     lost = json.loads(out.read_text())["lost_rows"]
     assert set(lost) == {"kettle", "lamp"}
     assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
+    false = json.loads(out.read_text())["false_rows"]
+    assert set(false) == {"kettle", "lamp"}
+    assert f"  lamp{'':<18}{false['lamp']['false']:>8,} rows" in printed
 
 
 def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
@@ -272,6 +276,27 @@ def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
         "tv": {"lost": 3, "taken_by": {"lamp": 1, "fridge": 1}},
         "lamp": {"lost": 0, "taken_by": {}},
         "fridge": {"lost": 1, "taken_by": {"lamp": 1}},
+    }
+
+
+def test_false_rows_are_charged_to_the_on_that_started_them() -> None:
+    t = np.arange(10.0)
+    truth = {
+        "lamp": np.array([0.0, 0.0, 0.0, 0.0, 40.0, 40.0, 0.0, 0.0, math.nan, 0.0]),
+        "kettle": np.zeros(10),
+    }
+    estimate = {
+        # The lamp: falsely on in rows 1-2 (a TV's ON taken for it at t=1), truly on in rows 4-5, then kept
+        # on in rows 6-7 past its OFF (row 8 is unknown, row 9 falsely on again).
+        "lamp": np.array([0.0, 40.0, 40.0, 0.0, 40.0, 40.0, 40.0, 40.0, 40.0, 40.0]),
+        # The kettle: falsely on from the start, before any ON named it.
+        "kettle": np.array([2000.0, 2000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+    }
+    starts = {"lamp": [(1.0, "tv"), (4.0, "lamp")], "kettle": [(5.0, "none")]}
+    columns = ((name, truth[name], estimate[name], 20.0) for name in truth)
+    assert false_rows(columns, t, starts) == {
+        "lamp": {"false": 5, "started_by": {"lamp": 3, "tv": 2}},
+        "kettle": {"false": 2, "started_by": {"earlier": 2}},
     }
 
 
