@@ -395,6 +395,26 @@ def test_two_loads_ending_in_one_reading_is_likelier_the_longer_the_reading(
     assert all(e.status == "identified" for e in events)
 
 
+def test_at_1_s_an_off_no_state_explains_ends_two_only_if_the_mains_lost_them() -> None:
+    """A drum on since hours (its unidentified ON long forgotten), then a TV and a fridge labeled on: the
+    drum's 160 W OFF is the TV and the fridge together by size, but within one second two loads seldom end and
+    the mains after it still holds both, so they stay on. A fall the mains cannot hold them after ends both."""
+    engine = Engine()
+    t, p, _ = levels((300, 30), (460, int(DEFAULT_MAX_ON_S) + 60), (550, 60), (620, 60))
+    *_, tv_on, fridge_on = engine.feed_arrays(t, p).events
+    tv = engine.label_event(tv_on.id, "tv")
+    fridge = engine.label_event(fridge_on.id, "fridge")
+    t2, p2, _ = levels((620, 5), (460, 60), t0=t[-1] + 1)
+    (drum_off,) = engine.feed_arrays(t2, p2).events
+    assert drum_off.status == "unidentified"
+    assert engine.snapshot().appliances[tv.id].on
+    assert engine.snapshot().appliances[fridge.id].on
+    t3, p3, _ = levels((460, 5), (300, 60), t0=t2[-1] + 1)
+    both = engine.feed_arrays(t3, p3).events
+    assert {e.appliance_id for e in both} == {tv.id, fridge.id}
+    assert not any(a.on for a in engine.snapshot().appliances.values())
+
+
 def test_labeled_joint_off_ends_the_rest_too() -> None:
     # Learn mode labels the joint OFF before the mains recheck could end anything: the label alone must.
     engine = Engine()
