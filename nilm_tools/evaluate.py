@@ -208,6 +208,23 @@ def false_rows(
     return result
 
 
+def named_ons(
+    events: list[Event],
+    names: dict[str, str],
+    truth_of: Callable[[Event], TruthEvent | None],
+) -> dict[str, list[tuple[float, str]]]:
+    """Per appliance column, the ONs named it in time order: (time, the column the ground truth shows)."""
+    ons: dict[str, list[tuple[float, str]]] = {}
+    for event in events:
+        named = names.get(event.appliance_id or "")
+        if event.kind == "on" and event.status in ("identified", "labeled") and named is not None:
+            truth = truth_of(event)
+            ons.setdefault(named, []).append(
+                (event.t, "none" if truth is None else truth.appliance)
+            )
+    return ons
+
+
 def appliance_metrics(
     t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
@@ -387,16 +404,6 @@ def evaluate(
     def truth_of(event: Event) -> TruthEvent | None:
         return _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
 
-    starts: dict[str, list[tuple[float, str]]] = {}
-    for event in test_events:
-        if event.kind == "on" and event.status in ("identified", "labeled"):
-            named = names.get(event.appliance_id or "")
-            truth = truth_of(event)
-            if named is not None:
-                starts.setdefault(named, []).append(
-                    (event.t, "none" if truth is None else truth.appliance)
-                )
-
     def scored_columns() -> Iterable[tuple[str, PowerArray, PowerArray, float]]:
         return (
             (
@@ -419,7 +426,9 @@ def evaluate(
         "identification": identification(test_events, names, truth_of),
         "appliances": per_appliance,
         "lost_rows": lost_rows(scored_columns()),
-        "false_rows": false_rows(scored_columns(), t_all[scored_rows], starts),
+        "false_rows": false_rows(
+            scored_columns(), t_all[scored_rows], named_ons(test_events, names, truth_of)
+        ),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
@@ -518,20 +527,21 @@ def format_confusion(metrics: dict[str, Any]) -> str:
     lines.append(
         "rows lost (ON in truth, OFF in the estimate) -> who was estimated ON wrongly in them"
     )
-    for name, row in metrics["lost_rows"].items():
-        takers = ", ".join(
-            f"{other} {count:,}" for other, count in list(row["taken_by"].items())[:3]
-        )
-        lines.append(f"  {name:<22}{row['lost']:>8,} rows" + (f" -> {takers}" if takers else ""))
+    lines += _row_counts(metrics["lost_rows"], "lost", "taken_by", "->")
     lines.append(
         "rows falsely ON (OFF in truth) -> whose ON started them (its own: its OFF was missed)"
     )
-    for name, row in metrics["false_rows"].items():
-        sources = ", ".join(
-            f"{source} {count:,}" for source, count in list(row["started_by"].items())[:3]
-        )
-        lines.append(f"  {name:<22}{row['false']:>8,} rows" + (f" <- {sources}" if sources else ""))
+    lines += _row_counts(metrics["false_rows"], "false", "started_by", "<-")
     return "\n".join(lines)
+
+
+def _row_counts(table: dict[str, Any], count: str, parts: str, arrow: str) -> list[str]:
+    """One line per appliance: its count of rows and the three largest parts of it."""
+    lines = []
+    for name, row in table.items():
+        top = ", ".join(f"{other} {n:,}" for other, n in list(row[parts].items())[:3])
+        lines.append(f"  {name:<22}{row[count]:>8,} rows" + (f" {arrow} {top}" if top else ""))
+    return lines
 
 
 def _hold_over(
