@@ -162,10 +162,8 @@ def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> d
     lost: dict[str, NDArray[np.bool_]] = {}
     false_on: dict[str, NDArray[np.bool_]] = {}
     for name, truth, estimate, threshold in columns:
-        known = np.isfinite(truth)
-        on_true, on_est = known & (truth >= threshold), estimate >= threshold
-        lost[name] = on_true & ~on_est
-        false_on[name] = known & ~on_true & on_est
+        lost[name] = (truth >= threshold) & ~(estimate >= threshold)
+        false_on[name] = _wrongly_on(truth, estimate, threshold)
     result: dict[str, Any] = {}
     for name, rows in lost.items():
         taken = {
@@ -193,8 +191,7 @@ def false_rows(
     """
     result: dict[str, Any] = {}
     for name, truth, estimate, threshold in columns:
-        wrong = np.isfinite(truth) & (truth < threshold) & (estimate >= threshold)
-        rows = np.flatnonzero(wrong)
+        rows = np.flatnonzero(_wrongly_on(truth, estimate, threshold))
         by_source: Counter[str] = Counter()
         if rows.size:
             first = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) > 1)
@@ -206,6 +203,12 @@ def false_rows(
                 by_source[ons[j][1] if j >= 0 else "earlier"] += length
         result[name] = {"false": int(rows.size), "started_by": dict(by_source.most_common())}
     return result
+
+
+def _wrongly_on(truth: PowerArray, estimate: PowerArray, threshold: float) -> NDArray[np.bool_]:
+    """Rows estimated ON whose truth is known and OFF (a missing truth reading is neither)."""
+    wrong: NDArray[np.bool_] = np.isfinite(truth) & (truth < threshold) & (estimate >= threshold)
+    return wrong
 
 
 def named_ons(

@@ -11,7 +11,7 @@ from .classifier import Option, Signature, admitted, classify, inrush_feature, j
 from .edges import HiddenEdges
 from .model import Event
 from .state import dq_as_on
-from .tracker import RECHECK_SHARE, UNKNOWN
+from .tracker import UNKNOWN, no_room
 
 # Above this many running states, joint OFF options (two states ending together) are not searched.
 MAX_JOINT_RUNNING = 12
@@ -24,8 +24,8 @@ JOINT_ON_PERIOD_S = 30.0
 SWITCH_INTERVAL_S = 300.0
 # Up to this period, an OFF that no running state explains alone is likelier the OFF of a load the tracker does
 # not follow (a washer's drum whose ON was lost among other loads' switching) than two loads ending within one
-# reading: a joint OFF is taken only where the mains after it has no room left for one of the two. On tracebase
-# seed 1, 70 joint OFFs in the test period, nearly all a drum's OFF ending a TV and a fridge together; seeds
+# reading: a joint OFF is taken only where the mains after it has no room left for the larger of the two. On
+# tracebase seed 1, 70 joint OFFs in the test period, nearly all a drum's OFF ending a TV and a fridge together; seeds
 # 1-16 0.461 -> 0.473, event F1 0.947 -> 0.951. A kettle and a vacuum ending in one reading (lab_1hz_pq), after
 # which the mains holds neither, still end together.
 JOINT_OFF_EVIDENCE_PERIOD_S = 2.0
@@ -125,12 +125,11 @@ class Identification(HiddenEdges):
             ]
         if len(running) <= MAX_JOINT_RUNNING:
             rare = -max(0.0, math.log(SWITCH_INTERVAL_S / self.period_s))
-            room = event.level_w - self.baseload_w
             options += [
                 Option((a[0], b[0]), a[1] + b[1], rare)
                 for a, b in combinations(running, 2)
                 if self.period_s > JOINT_OFF_EVIDENCE_PERIOD_S
-                or room < RECHECK_SHARE * max(a[1], b[1])
+                or no_room(max(a[1], b[1]), event.level_w, self.baseload_w)
             ]
         # A load switched on by an unidentified ON, seen as a signature of that one step.
         options += [

@@ -240,12 +240,12 @@ class Tracker:
         """
         stale: list[Component] = []
         for key, component in list(self.active.items()):
-            no_room = _no_room(component, level_w, baseload_w)
-            if not no_room and t - component.since <= self._limit(key, component):
+            gone = no_room(component.power_w, level_w, baseload_w)
+            if not gone and t - component.since <= self._limit(key, component):
                 continue
             stale.append(component)
             del self.active[key]
-            if not no_room:
+            if not gone:
                 # Far longer than this state ever ran, yet the mains still holds it: another load of the
                 # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
                 self._add_unknown(
@@ -254,7 +254,7 @@ class Tracker:
         if level_w is not None:
             stale += self._overcommitted(level_w - baseload_w)
         for event_id, load in list(self.unknown.items()):
-            if _no_room(load, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
+            if no_room(load.power_w, level_w, baseload_w) or t - load.since > DEFAULT_MAX_ON_S:
                 del self.unknown[event_id]
             elif load.owner is not None and t - load.since > self.session_limit_s(load.owner):
                 # Longer than its appliance ever runs: something else, still on, no longer that appliance.
@@ -343,6 +343,6 @@ class Tracker:
         return out
 
 
-def _no_room(component: Component, level_w: float | None, baseload_w: float) -> bool:
-    """More than the mains above the baseload holds: it cannot still be on."""
-    return level_w is not None and level_w - baseload_w < RECHECK_SHARE * component.power_w
+def no_room(power_w: float, level_w: float | None, baseload_w: float) -> bool:
+    """A load of this power is more than the mains above the baseload holds: it cannot still be on."""
+    return level_w is not None and level_w - baseload_w < RECHECK_SHARE * power_w
