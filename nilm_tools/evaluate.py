@@ -385,17 +385,15 @@ def evaluate(
     events = prf(
         match_one_to_one(pred, [e.t for e in truth_test], tolerance), len(pred), len(truth_test)
     )
+    # Each appliance's truth and estimate over the scored rows, sliced once for every metric below.
+    t_scored = t_all[scored_rows]
+    sliced = {
+        name: (power[scored_rows], estimates[name][scored_rows - split])
+        for name, power in data.appliances.items()
+    }
     per_appliance = {
-        name: {
-            **appliance_metrics(
-                t_all[scored_rows],
-                data.appliances[name][scored_rows],
-                estimates[name][scored_rows - split],
-                tolerance,
-            ),
-            "labels": labels[name],
-        }
-        for name in data.appliances
+        name: {**appliance_metrics(t_scored, truth, estimate, tolerance), "labels": labels[name]}
+        for name, (truth, estimate) in sliced.items()
     }
     scored = [m for m in per_appliance.values() if m["true_on_events"] >= 3]
     macro = {
@@ -407,17 +405,10 @@ def evaluate(
     def truth_of(event: Event) -> TruthEvent | None:
         return _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
 
-    def scored_columns() -> Iterable[tuple[str, PowerArray, PowerArray, float]]:
-        return (
-            (
-                name,
-                power[scored_rows],
-                estimates[name][scored_rows - split],
-                per_appliance[name]["threshold_w"],
-            )
-            for name, power in data.appliances.items()
-        )
-
+    columns = [
+        (name, truth, estimate, per_appliance[name]["threshold_w"])
+        for name, (truth, estimate) in sliced.items()
+    ]
     metrics = {
         "method": method,
         "label_every_event": label_every_event,
@@ -428,10 +419,8 @@ def evaluate(
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
         "identification": identification(test_events, names, truth_of),
         "appliances": per_appliance,
-        "lost_rows": lost_rows(scored_columns()),
-        "false_rows": false_rows(
-            scored_columns(), t_all[scored_rows], named_ons(test_events, names, truth_of)
-        ),
+        "lost_rows": lost_rows(columns),
+        "false_rows": false_rows(columns, t_scored, named_ons(test_events, names, truth_of)),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
