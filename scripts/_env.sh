@@ -9,3 +9,10 @@ ensure_env() {
     "$ROOT/scripts/setup"
   fi
 }
+# Run one of this checkout's tool modules from the caller's directory, so relative paths mean what the caller
+# sees. -P keeps that directory off sys.path: a custom_components/ there (a Home Assistant config, another
+# checkout) would otherwise be imported instead of this checkout's.
+run_tool() {
+  export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+  exec "$PY" -P -m "$@"
+}

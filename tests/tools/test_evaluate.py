@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from houses import house, kettle_runs, write_house
 import numpy as np
 import pytest
 
@@ -27,47 +28,16 @@ from nilm_tools.evaluate import (
 )
 
 
-def _kettle(n: int) -> np.ndarray:
-    """A 2 kW kettle on for 150 s every 900 s."""
-    kettle = np.zeros(n)
-    for start in range(200, n - 400, 900):
-        kettle[start : start + 150] = 2000.0
-    return kettle
-
-
-def _house(path: Path, days: float = 1.0, seed: int = 3, lamp_w: float = 100.0) -> None:
-    """A 1 Hz house with a kettle (2 kW) and a lamp (100 W unless said) switching on and off many times."""
-    rng = np.random.default_rng(seed)
-    n = int(days * 86_400 / 4)
-    t = 1.7e9 + np.arange(n, dtype=float)
-    kettle = _kettle(n)
-    lamp = np.zeros(n)
-    for start in range(500, n - 800, 1300):
-        lamp[start : start + 600] = lamp_w
-    _write_house(path, t, 120.0 + kettle + lamp + rng.normal(0, 2, n), kettle=kettle, lamp=lamp)
-
-
 def _half_day_house(tmp_path: Path) -> tuple[Path, Path]:
     """A half-day house written to tmp_path; returns it and where its metrics JSON goes."""
     data = tmp_path / "house.csv"
-    _house(data, days=0.5)
+    house(data, days=0.5)
     return data, tmp_path / "metrics.json"
-
-
-def _write_house(path: Path, t: np.ndarray, mains: np.ndarray, **truth: np.ndarray) -> None:
-    """NILM-CSV with 1 W truth columns and 0.1 W mains."""
-    columns = [t, mains, *truth.values()]
-    rows = "\n".join(
-        ",".join([f"{row[0]:.0f}", f"{row[1]:.1f}", *(f"{x:.0f}" for x in row[2:])])
-        for row in zip(*columns, strict=True)
-    )
-    header = ",".join(["timestamp", "mains_p", *truth])
-    path.write_text(f"# generated\n{header}\n{rows}\n", encoding="utf-8")
 
 
 def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
     data = tmp_path / "house.csv"
-    _house(data)
+    house(data)
     out = tmp_path / "metrics.json"
     pred = tmp_path / "pred.csv"
     assert main([str(data), "--json", str(out), "--predictions", str(pred), "--quiet"]) == 0
@@ -84,12 +54,12 @@ def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
 def test_the_macro_average_leaves_out_appliances_seldom_on(tmp_path: Path) -> None:
     """An iron used twice in the test period is reported but not averaged (fewer than 3 ON events)."""
     t = 1.7e9 + np.arange(20_000, dtype=float)
-    kettle = _kettle(t.size)
+    kettle = kettle_runs(t.size)
     iron = np.zeros(t.size)
     iron[15_000:15_300] = 1200.0
     iron[18_000:18_300] = 1200.0
     data = tmp_path / "house.csv"
-    _write_house(data, t, 120.0 + kettle + iron, kettle=kettle, iron=iron)
+    write_house(data, t, 120.0 + kettle + iron, kettle=kettle, iron=iron)
     out = tmp_path / "metrics.json"
     assert main([str(data), "--json", str(out), "--quiet"]) == 0
     metrics = json.loads(out.read_text())
@@ -101,7 +71,7 @@ def test_the_macro_average_leaves_out_appliances_seldom_on(tmp_path: Path) -> No
 def test_an_appliance_switching_under_50_w_is_labeled_and_scored(tmp_path: Path) -> None:
     """A 40 W lamp: the user labels its switches like any other; detection is scored on >= 50 W changes."""
     data = tmp_path / "house.csv"
-    _house(data, lamp_w=40.0)
+    house(data, lamp_w=40.0)
     out = tmp_path / "metrics.json"
     assert main([str(data), "--json", str(out), "--quiet"]) == 0
     metrics = json.loads(out.read_text())
@@ -136,7 +106,7 @@ def test_large_batches_between_label_chances_change_nothing(
 ) -> None:
     """The labeling period fed in large batches where no label can come: the same metrics as all small."""
     data = tmp_path / "house.csv"
-    _house(data, days=0.5)
+    house(data, days=0.5)
     fast, slow = tmp_path / "fast.json", tmp_path / "slow.json"
     assert main([str(data), "--json", str(fast), "--quiet"]) == 0
     monkeypatch.setattr(evaluate.LabelChances, "next_start", lambda self, t: t)
@@ -153,7 +123,7 @@ def test_one_reading_per_call_scores_as_large_batches(
 ) -> None:
     """Test rows fed one per call (as a sensor source feeds Home Assistant): the same metrics."""
     data = tmp_path / "house.csv"
-    _house(data, days=0.25)
+    house(data, days=0.25)
     text = data.read_text(encoding="utf-8").splitlines()
     # A repeated timestamp in the test period: a row no engine sees, so the backfill must skip it.
     text.insert(4000, text[4000])
@@ -177,7 +147,7 @@ def test_one_reading_per_call_scores_as_large_batches(
 def test_columns_stay_apart_whatever_their_names(tmp_path: Path, names: tuple[str, str]) -> None:
     """Column names a user could not type as they are still make one appliance each, scored as such."""
     data = tmp_path / "house.csv"
-    _house(data)
+    house(data)
     text = data.read_text(encoding="utf-8").replace("kettle,lamp", ",".join(names), 1)
     data.write_text(text, encoding="utf-8")
     out = tmp_path / "metrics.json"
@@ -211,7 +181,7 @@ def test_the_fall_that_settles_an_inrush_counts_as_detected(
         motor[start + 4 : start + 300] = running_w
     mains = 100.0 + motor + np.random.default_rng(1).normal(0, 1, n)
     data = tmp_path / "motor.csv"
-    _write_house(data, 1.7e9 + np.arange(n, dtype=float), mains, motor=motor)
+    write_house(data, 1.7e9 + np.arange(n, dtype=float), mains, motor=motor)
     out = tmp_path / "metrics.json"
     assert main([str(data), "--json", str(out), "--quiet"]) == 0
     events = json.loads(out.read_text())["events"]
@@ -508,7 +478,7 @@ def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:
     The predictions still have one row per file row: a skipped row repeats the estimate before it.
     """
     clean = tmp_path / "house.csv"
-    _house(clean, days=0.5)
+    house(clean, days=0.5)
     lines = clean.read_text().splitlines()
     doubled = [*lines[:2]]
     for line in lines[2:]:
