@@ -614,16 +614,33 @@ def write_predictions(path: Path, t: FloatArray, estimates: dict[str, PowerArray
             np.savetxt(handle, table, delimiter=",", fmt=["%.3f"] + ["%.1f"] * len(names))
 
 
+def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    """The contract's options (shared with scripts/evaluate-many)."""
+    parser.add_argument("--train-fraction", type=float, default=0.3)
+    parser.add_argument("--labels-per-appliance", type=int, default=5)
+    parser.add_argument("--tolerance-s", type=float, default=None)
+    parser.add_argument("--method", choices=("engine", "co"), default="engine")
+
+
+def protocol_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """The contract's options as `evaluate`'s keyword arguments; a train fraction outside [0, 1) exits."""
+    if not 0.0 <= args.train_fraction < 1.0:
+        parser.error("--train-fraction must be in [0, 1)")
+    return {
+        "train_fraction": args.train_fraction,
+        "labels_per_appliance": args.labels_per_appliance,
+        "tolerance_s": args.tolerance_s,
+        "method": args.method,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(prog="scripts/evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="NILM-CSV file")
-    parser.add_argument("--train-fraction", type=float, default=0.3)
-    parser.add_argument("--labels-per-appliance", type=int, default=5)
-    parser.add_argument("--tolerance-s", type=float, default=None)
+    add_protocol_arguments(parser)
     parser.add_argument("--predictions", type=Path)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--method", choices=("engine", "co"), default="engine")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--label-every-event",
@@ -637,8 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also print which appliance the engine named for each appliance's events",
     )
     args = parser.parse_args(argv)
-    if not 0.0 <= args.train_fraction < 1.0:
-        parser.error("--train-fraction must be in [0, 1)")
+    options = protocol_options(parser, args)
     try:
         data = read_nilm_csv(args.data)
     except DataError as err:
@@ -646,10 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     metrics, t_test, estimates = evaluate(
         data,
-        train_fraction=args.train_fraction,
-        labels_per_appliance=args.labels_per_appliance,
-        tolerance_s=args.tolerance_s,
-        method=args.method,
+        **options,
         progress=not args.quiet and data.t.size > 50_000,
         label_every_event=args.label_every_event,
     )

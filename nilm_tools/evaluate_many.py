@@ -21,7 +21,7 @@ from statistics import fmean, stdev
 import sys
 from typing import Any
 
-from .evaluate import evaluate
+from .evaluate import add_protocol_arguments, evaluate, protocol_options
 from .nilm_csv import DataError, read_nilm_csv
 
 # The contract's macro average counts an appliance with at least this many ON events in the test period.
@@ -126,13 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", type=Path, nargs="+", help="NILM-CSV files (distinct file names)")
     parser.add_argument("--against", type=Path, help="OUT_DIR of an earlier run to compare with")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--train-fraction", type=float, default=0.3)
-    parser.add_argument("--labels-per-appliance", type=int, default=5)
-    parser.add_argument("--tolerance-s", type=float, default=None)
-    parser.add_argument("--method", choices=("engine", "co"), default="engine")
+    add_protocol_arguments(parser)
     args = parser.parse_args(argv)
-    if not 0.0 <= args.train_fraction < 1.0:
-        parser.error("--train-fraction must be in [0, 1)")
+    options = protocol_options(parser, args)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     names = [path.stem for path in args.data]
@@ -143,12 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.against is not None and not args.against.is_dir():
         parser.error(f"--against {args.against} is not a directory")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    options = {
-        "train_fraction": args.train_fraction,
-        "labels_per_appliance": args.labels_per_appliance,
-        "tolerance_s": args.tolerance_s,
-        "method": args.method,
-    }
     outs = [args.out_dir / f"{name}.json" for name in names]
     if args.jobs == 1:
         errors = [run_one(data, out, options) for data, out in zip(args.data, outs, strict=True)]
