@@ -90,6 +90,33 @@ def test_a_motor_start_seen_at_one_labeled_on_of_three_still_counts_for_it() -> 
     assert quiet.best.signatures == (pc,)
 
 
+def test_offs_labeled_in_bulk_do_not_move_what_an_on_is_judged_against() -> None:
+    # A freezer starts at 200 W and stops at about 150 W: its user labeled three starts, then its stops.
+    freezer = _signature("freezer", [200.0, 202.0, 198.0])
+    for k in range(6):
+        freezer.add(f"off{k}", -150.0, None, limit=50)
+    # Twice as many OFFs as ONs: the steps stay pooled, as with a handful of labels of either kind.
+    assert freezer.on_profile() == freezer.profile()
+    freezer.add("off6", -150.0, None, limit=50)
+    assert freezer.profile().power.centre == 150.0
+    assert freezer.on_profile().power.centre == 200.0
+    assert admitted([freezer], 200.0, 2.0) == [0]
+    decision = classify(200.0, None, [Option((freezer,))], 2.0, inrush=0.0)
+    assert decision.confidence > 0.9
+    # Its OFFs are still judged against what its ON added.
+    off = classify(150.0, None, [Option((freezer,), 150.0)], 2.0)
+    assert off.confidence > 0.9
+
+
+def test_labeled_offs_alone_describe_a_state_with_few_labeled_ons() -> None:
+    lamp = Signature("lamp", "on")
+    lamp.add("on1", 60.0, None, limit=50)
+    for k in range(8):
+        lamp.add(f"off{k}", -58.0, None, limit=50)
+    assert lamp.on_profile() == lamp.profile()
+    assert lamp.on_profile().power.centre == 58.0
+
+
 def test_closest_signature_wins_with_high_confidence() -> None:
     kettle = _signature("kettle", [2000.0, 2020.0, 1990.0])
     toaster = _signature("toaster", [900.0, 910.0])

@@ -9,7 +9,8 @@ motor's start shows at some ONs and not at others, so each labeled ON's inrush i
 Signature matching gates the likelihoods first: an event whose |dP| lies too many spreads from a signature, or
 whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays
 unidentified instead of being forced into a class. An OFF may also be explained by two running states ending
-together (a joint option).
+together (a joint option). Where a state's labeled OFFs far outnumber its labeled ONs, ONs are judged against
+the ONs alone: an OFF's size holds what the load drifted during its run.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ INRUSH_UNKNOWN = 2.0
 INRUSH_BIN = 0.035
 # Median absolute deviation to standard deviation for Gaussian data.
 MAD_TO_SD = 1.4826
+# A state's labeled ONs alone describe its ONs once they are this many and its labeled OFFs more than this many
+# times as many: a load's power drifts during a run (a freezer starts at 200 W and stops at 150 W), so OFFs
+# labeled in bulk ("the freezer stopped") would move the pooled steps off the ONs they are matched against.
+ON_ALONE_MIN = 3
+OFF_EXCESS_RATIO = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,18 @@ class Profile:
     inrush: tuple[tuple[float, float], ...]
 
 
+def _profile_of(entries: Sequence[LabeledStep]) -> Profile:
+    """Robust centre and spread of each feature over these labeled steps."""
+    power = robust_stats([e.power_w for e in entries])
+    if power is None:
+        raise ValueError("a signature without steps has no statistics")
+    return Profile(
+        power,
+        robust_stats([e.reactive_var for e in entries if e.reactive_var is not None]),
+        _kernels([e.inrush for e in entries if e.inrush is not None]),
+    )
+
+
 def inrush_feature(magnitude: float, overshoot_w: float) -> float:
     """Overshoot relative to the step, compressed: a motor's start stands out, noise stays near 0."""
     return math.log1p(max(0.0, overshoot_w) / max(magnitude, 1.0))
@@ -110,6 +128,7 @@ class Signature:
     entries: list[LabeledStep] = field(default_factory=list)
     # Statistics are recomputed only after the entries change (classification runs per event).
     _profile: Profile | None = field(default=None, init=False, repr=False, compare=False)
+    _on_profile: Profile | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of_step(
@@ -146,32 +165,37 @@ class Signature:
         )
         del self.entries[:-limit]
         self._profile = None
+        self._on_profile = None
 
     def absorb(self, other: Signature, limit: int) -> None:
         """Take over another signature's steps (appliances merged)."""
         self.entries = [*self.entries, *other.entries][-limit:]
         self._profile = None
+        self._on_profile = None
 
     def remove(self, event_id: str) -> bool:
         """Forget one step; true when it was there."""
         before = len(self.entries)
         self.entries = [e for e in self.entries if e.event_id != event_id]
         self._profile = None
+        self._on_profile = None
         return len(self.entries) != before
 
     def profile(self) -> Profile:
         """Robust centre and spread of each feature over the labeled steps."""
-        if self._profile is not None:
-            return self._profile
-        power = robust_stats([e.power_w for e in self.entries])
-        if power is None:
-            raise ValueError("a signature without steps has no statistics")
-        self._profile = Profile(
-            power,
-            robust_stats([e.reactive_var for e in self.entries if e.reactive_var is not None]),
-            _kernels([e.inrush for e in self.entries if e.inrush is not None]),
-        )
+        if self._profile is None:
+            self._profile = _profile_of(self.entries)
         return self._profile
+
+    def on_profile(self) -> Profile:
+        """What an ON is judged against: all labeled steps, or the labeled ONs once OFFs swamp them."""
+        if self._on_profile is None:
+            ons = [e for e in self.entries if e.inrush is not None]
+            swamped = len(self.entries) - len(ons) > OFF_EXCESS_RATIO * len(ons)
+            self._on_profile = (
+                _profile_of(ons) if len(ons) >= ON_ALONE_MIN and swamped else self.profile()
+            )
+        return self._on_profile
 
     def match(
         self,
@@ -247,8 +271,9 @@ def _power_stats(
     signatures: Sequence[Signature],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Each signature's typical step and squared spread, as arrays."""
-    centre = np.array([sig.power() for sig in signatures])
-    spread_sq = np.array([sig.profile().power.spread ** 2 for sig in signatures])
+    profiles = [sig.on_profile() for sig in signatures]
+    centre = np.array([profile.power.centre for profile in profiles])
+    spread_sq = np.array([profile.power.spread**2 for profile in profiles])
     return centre, spread_sq
 
 
@@ -362,7 +387,8 @@ def _score(
     option: Option, magnitude: float, dq: float | None, noise_w: float, inrush: float | None
 ) -> tuple[float, float] | None:
     """Log-score (likelihood and prior) and |dP| distance of an option."""
-    parts = [s.profile() for s in option.signatures]
+    # An ON (the only event with an inrush feature) is judged against what describes ONs.
+    parts = [s.on_profile() if inrush is not None else s.profile() for s in option.signatures]
     result = _likelihood(parts, option.power, magnitude, dq, noise_w, inrush)
     if result is None:
         return None
