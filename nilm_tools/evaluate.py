@@ -36,6 +36,8 @@ EVENT_MIN_W = 50.0
 # standby loads switch by 20-50 W; below the event metric's 50 W they still get labels and are scored.
 LABEL_MIN_W = 20.0
 PERSIST_SAMPLES = 3
+# The contract's macro averages count an appliance with at least this many ON events in the test period.
+MACRO_MIN_ON_EVENTS = 3
 LABEL_BATCH = 5
 TEST_BATCH = 3600
 PREDICTION_BLOCK = 100_000
@@ -228,6 +230,11 @@ def named_ons(
     return ons
 
 
+def in_macro(appliance: dict[str, Any]) -> bool:
+    """Whether an appliance's metrics count in the macro averages."""
+    return bool(appliance["true_on_events"] >= MACRO_MIN_ON_EVENTS)
+
+
 def appliance_metrics(
     t: FloatArray, truth: PowerArray, estimate: PowerArray, tolerance: float
 ) -> dict[str, float]:
@@ -395,7 +402,7 @@ def evaluate(
         name: {**appliance_metrics(t_scored, truth, estimate, tolerance), "labels": labels[name]}
         for name, (truth, estimate) in sliced.items()
     }
-    scored = [m for m in per_appliance.values() if m["true_on_events"] >= 3]
+    scored = [m for m in per_appliance.values() if in_macro(m)]
     macro = {
         key: float(np.nanmean([m[key] for m in scored])) if scored else float("nan")
         for key in ("state_f1", "switch_f1", "nep", "energy_ratio")

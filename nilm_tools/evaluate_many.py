@@ -21,22 +21,19 @@ from statistics import fmean, stdev
 import sys
 from typing import Any
 
-from .evaluate import add_protocol_arguments, evaluate, protocol_options
+from .evaluate import add_protocol_arguments, evaluate, in_macro, protocol_options
 from .nilm_csv import DataError, read_nilm_csv
 
-# The contract's macro average counts an appliance with at least this many ON events in the test period.
-MIN_ON_EVENTS = 3
 
-
-def run_one(data: Path, out: Path, options: dict[str, Any]) -> str | None:
-    """Evaluate one file and write its metrics JSON; returns an error line, or None."""
+def run_one(data: Path, out: Path, options: dict[str, Any]) -> dict[str, Any] | str:
+    """Evaluate one file and write its metrics JSON; returns the metrics, or an error line."""
     try:
         dataset = read_nilm_csv(data)
     except DataError as err:
         return f"{data}: {err}"
     metrics, _, _ = evaluate(dataset, progress=False, **options)
     out.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    return None
+    return metrics
 
 
 def _scores(metrics: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -47,11 +44,7 @@ def _scores(metrics: dict[str, Any]) -> tuple[float, float, float, float]:
 
 def _scored(metrics: dict[str, Any]) -> dict[str, float]:
     """State F1 of the appliances the macro average counts."""
-    return {
-        name: m["state_f1"]
-        for name, m in metrics["appliances"].items()
-        if m["true_on_events"] >= MIN_ON_EVENTS
-    }
+    return {name: m["state_f1"] for name, m in metrics["appliances"].items() if in_macro(m)}
 
 
 def format_summary(
@@ -141,18 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     outs = [args.out_dir / f"{name}.json" for name in names]
     if args.jobs == 1:
-        errors = [run_one(data, out, options) for data, out in zip(args.data, outs, strict=True)]
+        results = [run_one(data, out, options) for data, out in zip(args.data, outs, strict=True)]
     else:
         # Spawned workers (the start method every platform has) import this checkout afresh and inherit
         # nothing else from this process.
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
-            errors = list(pool.map(run_one, args.data, outs, [options] * len(outs)))
-    failed = [error for error in errors if error is not None]
+            results = list(pool.map(run_one, args.data, outs, [options] * len(outs)))
+    failed = [result for result in results if isinstance(result, str)]
     runs = {
-        name: json.loads(out.read_text(encoding="utf-8"))
-        for name, out, error in zip(names, outs, errors, strict=True)
-        if error is None
+        name: result
+        for name, result in zip(names, results, strict=True)
+        if not isinstance(result, str)
     }
     base = None
     if args.against is not None:
