@@ -17,6 +17,7 @@ from nilm_tools.evaluate import (
     LabelChances,
     TruthEvent,
     appliance_metrics,
+    between_readings,
     false_rows,
     identification,
     lost_rows,
@@ -470,6 +471,61 @@ def test_a_missing_truth_reading_is_unknown_not_off() -> None:
     assert [
         (e.index, round(e.dp)) for e in truth_events(np.arange(15, dtype=float), late, "x")
     ] == [(10, 500)]
+
+
+def test_a_sub_meter_read_every_few_rows_holds_its_reading_until_the_next() -> None:
+    """Mains every second, a plug meter every 3 s: its empty cells hold its last reading, not a gap."""
+    nan = float("nan")
+    t = np.arange(13, dtype=float)
+    every_third = np.array([0, nan, nan, 500, nan, nan, 500, nan, nan, nan, nan, nan, 0.0])
+    held = between_readings(t, every_third)
+    # Rows 7-11 lie between readings 6 s apart (twice its usual 3 s): a reading is missing, not held over.
+    assert held.tolist()[:7] == [0, 0, 0, 500, 500, 500, 500]
+    assert np.isnan(held[7:12]).all()
+    assert held[12] == 0.0
+    # Read with every row, one missing reading stays one (as before), and a full column is the same array.
+    assert np.isnan(between_readings(t, np.where(t == 5, nan, 1.0))[5])
+    full = np.ones(13)
+    assert between_readings(t, full) is full
+    # Nothing to hold before the first reading or after the last.
+    edges = between_readings(t, np.array([nan, 1, nan, 1, nan, 1, nan, nan, nan, nan, nan, 1, nan]))
+    assert np.isnan(edges[[0, 12]]).all()
+
+
+def test_sub_meters_read_every_third_row_score_as_read_every_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real data sets meter the mains every second and appliances every few seconds (REDD, UK-DALE).
+
+    The empty cells between an appliance's readings are neither unknown rows nor a reason to find no
+    change: labels are given and the scores stay close to those of the fully read file. The tolerance
+    widens to 1.5 of the sub-meters' own period, the time a change in them is known to.
+    """
+    full = tmp_path / "house.csv"
+    house(full, days=0.5)
+    lines = full.read_text().splitlines()
+    sparse = [*lines[:2]]
+    for k, line in enumerate(lines[2:]):
+        cells = line.split(",")
+        sparse.append(line if k % 3 == 0 else ",".join(cells[:2] + [""] * (len(cells) - 2)))
+    data = tmp_path / "sparse.csv"
+    data.write_text("\n".join(sparse) + "\n", encoding="utf-8")
+    scores = []
+    for path in (full, data):
+        out = path.with_suffix(".json")
+        assert main([str(path), "--json", str(out), "--quiet"]) == 0
+        scores.append(json.loads(out.read_text()))
+    assert "sub-meters read every 3.0 s, tolerance 4.5 s" in capsys.readouterr().out
+    whole, thinned = scores
+    assert thinned["tolerance_s"] == 4.5
+    assert thinned["truth_period_s"] == 3.0
+    for name in ("kettle", "lamp"):
+        for count in ("labels", "true_on_events"):
+            assert thinned["appliances"][name][count] == whole["appliances"][name][count] > 3
+        assert (
+            thinned["appliances"][name]["state_f1"] > whole["appliances"][name]["state_f1"] - 0.02
+        )
+    assert thinned["events"]["f1"] > 0.9
 
 
 def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:
