@@ -120,9 +120,22 @@ def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
-    """Nothing at warning level or above, and no traceback, reached the log."""
-    loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    """Nothing at warning level or above, and no traceback, reached the log.
+
+    Asyncio's debug-mode note that a step took over 0.1 s is left out: it times the machine, not the
+    integration (a fresh-clone CI run on a busy machine saw the request handler's step for the 60 KB
+    deep-array body take 0.117 s; decoding that body takes 3-6 ms here).
+    """
+    loud = [
+        r
+        for r in caplog.records
+        if (r.levelno >= logging.WARNING or r.exc_info) and not _slow_step_note(r)
+    ]
     assert not loud, [r.getMessage() for r in loud]
+
+
+def _slow_step_note(record: logging.LogRecord) -> bool:
+    return record.name == "asyncio" and record.msg == "Executing %s took %.3f seconds"
 
 
 async def assert_error(response: ClientResponse, status: int, code: str) -> dict[str, Any]:
