@@ -325,7 +325,10 @@ def evaluate(
     t_all = data.t
     usable = np.isfinite(data.mains["mains_p"])
     usable[1:] &= np.diff(t_all) > 0
-    period = float(np.median(np.diff(t_all))) if t_all.size > 1 else 1.0
+    # The mains' own period: rows that only carry sub-meter readings (a union of timestamps) are not readings
+    # of the meter being disaggregated.
+    mains_t = t_all[usable]
+    period = float(np.median(np.diff(mains_t))) if mains_t.size > 1 else 1.0
     # A change in a sub-meter read every 6 s is known to within 6 s, however often the mains is read.
     truth_period = float(
         np.median([reading_period(t_all, power) for power in data.appliances.values()])

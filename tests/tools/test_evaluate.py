@@ -528,6 +528,35 @@ def test_sub_meters_read_every_third_row_score_as_read_every_row(
     assert thinned["events"]["f1"] > 0.9
 
 
+def test_the_mains_period_is_the_mains_own_with_sub_meters_on_rows_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """A union of timestamps: the mains every 3 s, each sub-meter reading on a row of its own in between.
+
+    The rows without a mains reading are not the meter's: its period (and the tolerance) is 3 s, not the
+    half second between rows, and its readings are scored against the sub-meters' last readings.
+    """
+    full = tmp_path / "house.csv"
+    house(full, days=0.5)
+    lines = full.read_text().splitlines()
+    union = [*lines[:2]]
+    for k, line in enumerate(lines[2:]):
+        stamp, mains, *truth = line.split(",")
+        if k % 3 == 0:
+            union.append(",".join([stamp, mains] + [""] * len(truth)))
+        union.append(",".join([f"{stamp}.5", "", *truth]))
+    data = tmp_path / "union.csv"
+    data.write_text("\n".join(union) + "\n", encoding="utf-8")
+    out = tmp_path / "union.json"
+    assert main([str(data), "--json", str(out), "--quiet"]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["median_period_s"] == 3.0
+    assert metrics["truth_period_s"] == 1.0
+    assert metrics["tolerance_s"] == 4.5
+    assert metrics["appliances"]["kettle"]["labels"] == 5
+    assert metrics["appliances"]["kettle"]["state_f1"] > 0.9
+
+
 def test_rows_the_engine_cannot_use_are_not_scored(tmp_path: Path) -> None:
     """A repeated timestamp (a second recording interleaved) reaches no engine, so it is not judged.
 
