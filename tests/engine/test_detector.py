@@ -201,6 +201,37 @@ def test_coarse_periods_settle_on_two_samples() -> None:
     assert [round(s.dp) for s in steps] == [1000]
 
 
+def _fridge_start(period: float) -> tuple[list[float], list[float]]:
+    """100 W, then a fridge for a minute from 20 s: an inrush, 160 and 130 W for a second each, then 120 W."""
+    tail = {0: 600.0, 1: 160.0, 2: 130.0}
+    times = [k * period for k in range(round(90.0 / period))]
+    p = [100.0 + (tail.get(int(tk - 20.0), 120.0) if 20.0 <= tk < 80.0 else 0.0) for tk in times]
+    return times, p
+
+
+@pytest.mark.parametrize("period", [0.5, 0.25, 0.1])
+def test_below_a_second_a_level_spans_what_three_1_s_readings_do(period: float) -> None:
+    """A faster meter measures a step as a 1 s meter does: its level after a switch spans the same 3 s.
+
+    With three half-second readings it had measured a fridge's start's tail (ONs at 150 W against its 110 W
+    OFFs, which then did not end it).
+    """
+    _, at_1_s = _run(*reversed(_fridge_start(1.0)))
+    times, p = _fridge_start(period)
+    detector, faster = _run(p, times)
+    assert detector.settle_n == round(3.0 / period)
+    assert 120.0 < at_1_s[0].dp < 125.0
+    assert [s.dp for s in faster] == pytest.approx([s.dp for s in at_1_s], abs=1.0)
+    # The same fed a reading at a time, as a sensor source feeds them.
+    one_by_one = Detector(30.0, gap_s=300.0)
+    single = [
+        s.dp
+        for tk, pk in zip(times, p, strict=True)
+        for s in one_by_one.process([tk], [pk], None, None)
+    ]
+    assert single == pytest.approx([s.dp for s in faster], abs=1e-9)
+
+
 def test_a_minute_meter_reads_as_one_from_its_second_reading() -> None:
     """The period is a plain mean at first: the first step of a 1-min meter settles on two samples."""
     detector = Detector(30.0, gap_s=300.0)

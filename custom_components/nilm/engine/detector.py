@@ -144,7 +144,7 @@ class Detector:
 
     @property
     def settle_n(self) -> int:
-        """Samples that make a steady level: three at 1-5 s, two at coarser periods."""
+        """Samples that make a steady level: three at 1-5 s, two at coarser periods, 3 s of them below 1 s."""
         return _settle_n(self.period_s)
 
     @property
@@ -571,9 +571,15 @@ def _two_switches(
 
 # Up to this period a level is three samples, above it two.
 _FINE_PERIOD_S = 5.0
+# Below a second a level spans as long as three 1 s readings do (up to _MAX_SETTLE_N samples): a motor's start
+# decays over seconds, and three half-second readings measured a fridge's ON at 150 W for its 120 W run.
+_LEVEL_SPAN_S = 3.0
+_MAX_SETTLE_N = 30
 
 
 def _settle_n(period_s: float) -> int:
+    if period_s <= 1.0:
+        return min(_MAX_SETTLE_N, int(_LEVEL_SPAN_S / period_s))
     return 3 if period_s <= _FINE_PERIOD_S else 2
 
 
@@ -593,7 +599,12 @@ def _regime(period_s: float) -> tuple[_Regime, float, float]:
         return regime, averaging, math.inf
     if period_s > _FINE_PERIOD_S:
         return regime, _FINE_PERIOD_S, averaging
-    return regime, -math.inf, _FINE_PERIOD_S
+    if period_s > 1.0:
+        return regime, 1.0, _FINE_PERIOD_S
+    n = regime.settle_n
+    # The periods with as many samples per level: (span / (n + 1), span / n], up to a second.
+    low = -math.inf if n == _MAX_SETTLE_N else _LEVEL_SPAN_S / (n + 1)
+    return regime, low, min(1.0, _LEVEL_SPAN_S / n)
 
 
 def _row(rows: Sequence[int], real: list[bool] | None, k: int) -> int:
