@@ -102,29 +102,29 @@ def truth_events(
     return events
 
 
-def between_readings(t: FloatArray, power: PowerArray) -> PowerArray:
-    """A sub-meter read more coarsely than the mains, its cells in between empty, as a reading per row.
+def hold_between_readings(t: FloatArray, power: PowerArray) -> None:
+    """Fill, in place, the empty cells of a sub-meter read more coarsely than the mains with its last reading.
 
     Real data sets meter the mains every second and appliances every 3-8 s (or on timestamps of their own), so
     most of an appliance's cells are empty. Each reading holds until the next one (as a plug meter's does)
     where the two are less than HOLD_INTERVALS of the column's usual interval apart; across a longer gap the
-    cells stay missing. A column read with every row is returned as it is (one missing reading is a gap).
+    cells stay missing. A column read with every row is left as it is (one missing reading is a gap), and
+    filling twice changes nothing. In place: a house of fifty sub-meters over years of 6 s readings holds
+    gigabytes of ground truth, which a filled copy would double.
     """
     have = np.isfinite(power)
     if have.all():
-        return power
+        return
     readings = np.flatnonzero(have)
     if readings.size < 2:
-        return power
+        return
     usual = reading_period(t, power)
     rows = np.arange(power.size)
     previous = np.maximum.accumulate(np.where(have, rows, -1))
     following = readings[np.minimum(np.searchsorted(readings, rows), readings.size - 1)]
-    inside = ~have & (previous >= 0) & (following > rows)
-    held = inside & (t[following] - t[np.maximum(previous, 0)] < HOLD_INTERVALS * usual)
-    out = power.copy()
-    out[held] = power[previous[held]]
-    return out
+    held = ~have & (previous >= 0) & (following > rows)
+    held &= t[following] - t[np.maximum(previous, 0)] < HOLD_INTERVALS * usual
+    power[held] = power[previous[held]]
 
 
 def reading_period(t: FloatArray, power: PowerArray) -> float:
@@ -320,7 +320,8 @@ def evaluate(
 
     With `label_every_event` (a diagnostic outside the contract), after the labeling period every event the
     ground truth explains is labeled too: the score with the test period's naming perfect, what the tracking
-    and the detector reach from the same labeling period.
+    and the detector reach from the same labeling period. Sub-meter columns read more coarsely than the mains
+    are filled in place (`hold_between_readings`): read the file again to evaluate it again.
     """
     t_all = data.t
     usable = np.isfinite(data.mains["mains_p"])
@@ -336,7 +337,9 @@ def evaluate(
     tolerance = (
         tolerance_s if tolerance_s is not None else max(3.0, 1.5 * period, 1.5 * truth_period)
     )
-    appliances = {name: between_readings(t_all, power) for name, power in data.appliances.items()}
+    for power in data.appliances.values():
+        hold_between_readings(t_all, power)
+    appliances = data.appliances
     split = int(train_fraction * t_all.size)
     # Truth and scores cover the rows the engine can use: a repeated timestamp or a missing mains reading
     # reaches no engine, so its ground truth cannot be judged against one.

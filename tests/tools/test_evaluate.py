@@ -17,8 +17,8 @@ from nilm_tools.evaluate import (
     LabelChances,
     TruthEvent,
     appliance_metrics,
-    between_readings,
     false_rows,
+    hold_between_readings,
     identification,
     lost_rows,
     main,
@@ -477,18 +477,23 @@ def test_a_sub_meter_read_every_few_rows_holds_its_reading_until_the_next() -> N
     """Mains every second, a plug meter every 3 s: its empty cells hold its last reading, not a gap."""
     nan = float("nan")
     t = np.arange(13, dtype=float)
-    every_third = np.array([0, nan, nan, 500, nan, nan, 500, nan, nan, nan, nan, nan, 0.0])
-    held = between_readings(t, every_third)
+    held = np.array([0, nan, nan, 500, nan, nan, 500, nan, nan, nan, nan, nan, 0.0])
+    hold_between_readings(t, held)
     # Rows 7-11 lie between readings 6 s apart (twice its usual 3 s): a reading is missing, not held over.
     assert held.tolist()[:7] == [0, 0, 0, 500, 500, 500, 500]
     assert np.isnan(held[7:12]).all()
     assert held[12] == 0.0
-    # Read with every row, one missing reading stays one (as before), and a full column is the same array.
-    assert np.isnan(between_readings(t, np.where(t == 5, nan, 1.0))[5])
-    full = np.ones(13)
-    assert between_readings(t, full) is full
+    # Filling again changes nothing.
+    again = held.copy()
+    hold_between_readings(t, again)
+    np.testing.assert_array_equal(again, held)
+    # Read with every row, one missing reading stays one.
+    gap = np.where(t == 5, nan, 1.0)
+    hold_between_readings(t, gap)
+    assert np.isnan(gap[5])
     # Nothing to hold before the first reading or after the last.
-    edges = between_readings(t, np.array([nan, 1, nan, 1, nan, 1, nan, nan, nan, nan, nan, 1, nan]))
+    edges = np.array([nan, 1, nan, 1, nan, 1, nan, nan, nan, nan, nan, 1, nan])
+    hold_between_readings(t, edges)
     assert np.isnan(edges[[0, 12]]).all()
 
 
