@@ -339,7 +339,6 @@ def evaluate(
     )
     for power in data.appliances.values():
         hold_between_readings(t_all, power)
-    appliances = data.appliances
     split = int(train_fraction * t_all.size)
     # Truth and scores cover the rows the engine can use: a repeated timestamp or a missing mains reading
     # reaches no engine, so its ground truth cannot be judged against one.
@@ -348,7 +347,7 @@ def evaluate(
     def changes(min_w: float, above_spread: bool) -> list[TruthEvent]:
         found = (
             replace(e, index=int(kept[e.index]))
-            for name, power in appliances.items()
+            for name, power in data.appliances.items()
             for e in truth_events(t_all[kept], power[kept], name, min_w, above_spread)
         )
         return sorted(found, key=lambda e: e.t)
@@ -442,7 +441,7 @@ def evaluate(
     t_scored = t_all[scored_rows]
     sliced = {
         name: (power[scored_rows], estimates[name][scored_rows - split])
-        for name, power in appliances.items()
+        for name, power in data.appliances.items()
     }
     per_appliance = {
         name: {**appliance_metrics(t_scored, truth, estimate, tolerance), "labels": labels[name]}
