@@ -675,10 +675,31 @@ def write_predictions(path: Path, t: FloatArray, estimates: dict[str, PowerArray
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """The contract's options (shared with scripts/evaluate-many)."""
-    parser.add_argument("--train-fraction", type=float, default=0.3)
-    parser.add_argument("--labels-per-appliance", type=int, default=5)
-    parser.add_argument("--tolerance-s", type=float, default=None)
-    parser.add_argument("--method", choices=("engine", "co"), default="engine")
+    parser.add_argument(
+        "--train-fraction",
+        type=float,
+        default=0.3,
+        help="rows before this share of the file are the labeling period (default 0.3)",
+    )
+    parser.add_argument(
+        "--labels-per-appliance",
+        type=int,
+        default=5,
+        help="labels the simulated user gives each appliance in the labeling period (default 5)",
+    )
+    parser.add_argument(
+        "--tolerance-s",
+        type=float,
+        default=None,
+        help="event matching window in seconds (default: 3 s, or 1.5 periods of the mains or of the "
+        "sub-meters, whichever is longer)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("engine", "co"),
+        default="engine",
+        help="engine, or the combinatorial-optimisation baseline (co)",
+    )
 
 
 def protocol_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
@@ -698,8 +719,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="NILM-CSV file")
     add_protocol_arguments(parser)
-    parser.add_argument("--predictions", type=Path)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        help="write each appliance's estimated power for every test-period row (CSV)",
+    )
+    parser.add_argument("--json", type=Path, help="write the metrics (JSON)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--label-every-event",

@@ -118,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="where each house's metrics JSON is written")
     parser.add_argument("data", type=Path, nargs="+", help="NILM-CSV files (distinct file names)")
     parser.add_argument("--against", type=Path, help="OUT_DIR of an earlier run to compare with")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="houses evaluated at once, one process each (default: the number of cores)",
+    )
     add_protocol_arguments(parser)
     args = parser.parse_args(argv)
     options = protocol_options(parser, args)
