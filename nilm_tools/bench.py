@@ -147,8 +147,15 @@ def run(days: int, seed: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="days of generated 1 Hz readings to replay (default 30)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the generated house (default 0)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args(argv)
     results = run(max(2, args.days), args.seed)

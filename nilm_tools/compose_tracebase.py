@@ -82,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("tracebase", type=Path, help="the tracebase folder (holding complete/)")
     parser.add_argument("output", type=Path, help="NILM-CSV file to write")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="which traces and offsets make the house (default 1); each seed is another house",
+    )
     parser.add_argument(
         "--start", type=float, default=1_325_376_000.0, help="Unix time of the day's start"
     )
