@@ -216,7 +216,8 @@ def test_below_a_second_a_level_spans_what_three_1_s_readings_do(period: float) 
     With three half-second readings it had measured a fridge's start's tail (ONs at 150 W against its 110 W
     OFFs, which then did not end it).
     """
-    _, at_1_s = _run(*reversed(_fridge_start(1.0)))
+    times_1_s, p_1_s = _fridge_start(1.0)
+    _, at_1_s = _run(p_1_s, times_1_s)
     times, p = _fridge_start(period)
     detector, faster = _run(p, times)
     assert detector.settle_n == round(3.0 / period)
