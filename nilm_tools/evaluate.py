@@ -102,15 +102,15 @@ def truth_events(
     return events
 
 
-def hold_between_readings(t: FloatArray, power: PowerArray) -> None:
+def hold_between_readings(t: FloatArray, power: PowerArray, usual: float) -> None:
     """Fill, in place, the empty cells of a sub-meter read more coarsely than the mains with its last reading.
 
     Real data sets meter the mains every second and appliances every 3-8 s (or on timestamps of their own), so
     most of an appliance's cells are empty. Each reading holds until the next one (as a plug meter's does)
-    where the two are less than HOLD_INTERVALS of the column's usual interval apart; across a longer gap the
-    cells stay missing. A column read with every row is left as it is (one missing reading is a gap), and
-    filling twice changes nothing. In place: a house of fifty sub-meters over years of 6 s readings holds
-    gigabytes of ground truth, which a filled copy would double.
+    where the two are less than HOLD_INTERVALS of the column's `usual` interval (`reading_period`) apart;
+    across a longer gap the cells stay missing. A column read with every row is left as it is (one missing
+    reading is a gap), and filling again with the same interval changes nothing. In place: a house of fifty
+    sub-meters over years of 6 s readings holds gigabytes of ground truth, which a filled copy would double.
     """
     have = np.isfinite(power)
     if have.all():
@@ -118,7 +118,6 @@ def hold_between_readings(t: FloatArray, power: PowerArray) -> None:
     readings = np.flatnonzero(have)
     if readings.size < 2:
         return
-    usual = reading_period(t, power)
     rows = np.arange(power.size)
     previous = np.maximum.accumulate(np.where(have, rows, -1))
     following = readings[np.minimum(np.searchsorted(readings, rows), readings.size - 1)]
@@ -330,15 +329,14 @@ def evaluate(
     # of the meter being disaggregated.
     mains_t = t_all[usable]
     period = float(np.median(np.diff(mains_t))) if mains_t.size > 1 else 1.0
+    reading_periods = [reading_period(t_all, power) for power in data.appliances.values()]
     # A change in a sub-meter read every 6 s is known to within 6 s, however often the mains is read.
-    truth_period = float(
-        np.median([reading_period(t_all, power) for power in data.appliances.values()])
-    )
+    truth_period = float(np.median(reading_periods))
     tolerance = (
         tolerance_s if tolerance_s is not None else max(3.0, 1.5 * period, 1.5 * truth_period)
     )
-    for power in data.appliances.values():
-        hold_between_readings(t_all, power)
+    for power, usual in zip(data.appliances.values(), reading_periods, strict=True):
+        hold_between_readings(t_all, power, usual)
     split = int(train_fraction * t_all.size)
     # Truth and scores cover the rows the engine can use: a repeated timestamp or a missing mains reading
     # reaches no engine, so its ground truth cannot be judged against one.

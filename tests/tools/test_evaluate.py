@@ -478,22 +478,22 @@ def test_a_sub_meter_read_every_few_rows_holds_its_reading_until_the_next() -> N
     nan = float("nan")
     t = np.arange(13, dtype=float)
     held = np.array([0, nan, nan, 500, nan, nan, 500, nan, nan, nan, nan, nan, 0.0])
-    hold_between_readings(t, held)
+    hold_between_readings(t, held, 3.0)
     # Rows 7-11 lie between readings 6 s apart (twice its usual 3 s): a reading is missing, not held over.
     assert held.tolist()[:7] == [0, 0, 0, 500, 500, 500, 500]
     assert np.isnan(held[7:12]).all()
     assert held[12] == 0.0
     # Filling again changes nothing.
     again = held.copy()
-    hold_between_readings(t, again)
+    hold_between_readings(t, again, 3.0)
     np.testing.assert_array_equal(again, held)
     # Read with every row, one missing reading stays one.
     gap = np.where(t == 5, nan, 1.0)
-    hold_between_readings(t, gap)
+    hold_between_readings(t, gap, 1.0)
     assert np.isnan(gap[5])
     # Nothing to hold before the first reading or after the last.
     edges = np.array([nan, 1, nan, 1, nan, 1, nan, nan, nan, nan, nan, 1, nan])
-    hold_between_readings(t, edges)
+    hold_between_readings(t, edges, 2.0)
     assert np.isnan(edges[[0, 12]]).all()
 
 

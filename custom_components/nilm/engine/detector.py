@@ -602,9 +602,9 @@ def _regime(period_s: float) -> tuple[_Regime, float, float]:
     if period_s > 1.0:
         return regime, 1.0, _FINE_PERIOD_S
     n = regime.settle_n
-    # The periods with as many samples per level: (span / (n + 1), span / n], up to a second.
+    # The periods with as many samples per level: (span / (n + 1), span / n]; n >= 3, so up to a second.
     low = -math.inf if n == _MAX_SETTLE_N else _LEVEL_SPAN_S / (n + 1)
-    return regime, low, min(1.0, _LEVEL_SPAN_S / n)
+    return regime, low, _LEVEL_SPAN_S / n
 
 
 def _row(rows: Sequence[int], real: list[bool] | None, k: int) -> int:
