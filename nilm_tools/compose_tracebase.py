@@ -1,8 +1,10 @@
 """scripts/compose-tracebase: a 1 s test house in NILM-CSV from real tracebase appliance traces.
 
-Each full-day trace (`complete/<Class>/<file>.csv`, "dd/mm/yyyy HH:MM:SS;P1s;P8s") is put on a common 1 s
-grid (a reading holds until the next one, as a plug meter's does). Every composed day rotates each trace by a
-random offset (seeded), so appliances are used at other hours on other days and the labeling period sees them;
+Each full-day trace (`complete/<Class>/dev_<device>_<date>.csv`, "dd/mm/yyyy HH:MM:SS;P1s;P8s") is put on a
+common 1 s grid (a reading holds until the next one, as a plug meter's does). The seed picks one device of each
+class (a house has one kettle), and the composed days go through that device's recorded days in turn. Every
+composed day rotates its trace by a random offset (seeded), so appliances are used at other hours on other days
+and the labeling period sees them;
 the sum with a slowly drifting baseload and meter noise is `mains_p`, the traces are the ground truth. Contains
 information from the tracebase data set (ODbL 1.0; Reinhardt et al., SustainIT 2012).
 """
@@ -52,22 +54,36 @@ def on_grid(seconds: NDArray[np.float64], power: NDArray[np.float64]) -> NDArray
     return grid
 
 
+def _device(path: Path) -> str:
+    """The device a trace file records: `dev_<id>` of `dev_<id>_<date>.csv` (the whole name otherwise)."""
+    parts = path.stem.split("_")
+    return "_".join(parts[:2]) if len(parts) >= 3 and parts[0] == "dev" else path.stem
+
+
 def compose(
     root: Path, seed: int, start: float, noise_w: float, days: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], dict[str, NDArray[np.float64]]]:
     """Timestamps, mains and ground truth of the composed house."""
-    traces: dict[str, NDArray[np.float64]] = {}
+    # Devices are picked from a stream of their own, so the offsets of a seed do not depend on how many
+    # devices a class has.
+    pick = np.random.default_rng((seed, 1))
+    days_of: dict[str, list[Path]] = {}
     for folder in sorted(p for p in (root / "complete").iterdir() if p.is_dir()):
-        files = sorted(folder.glob("*.csv"))
-        if files:
-            traces[folder.name.lower().replace("-", "_")] = on_grid(*read_trace(files[0]))
-    if not traces:
+        devices: dict[str, list[Path]] = {}
+        for path in sorted(folder.glob("*.csv")):
+            devices.setdefault(_device(path), []).append(path)
+        if devices:
+            chosen = sorted(devices)[int(pick.integers(len(devices)))]
+            days_of[folder.name.lower().replace("-", "_")] = devices[chosen]
+    if not days_of:
         raise ValueError(f"no traces under {root / 'complete'}")
     rng = np.random.default_rng(seed)
-    appliances = {
-        name: np.concatenate([np.roll(trace, int(rng.integers(DAY_S))) for _ in range(days)])
-        for name, trace in traces.items()
-    }
+    appliances: dict[str, NDArray[np.float64]] = {}
+    for name, paths in days_of.items():
+        grids = [on_grid(*read_trace(path)) for path in paths[:days]]
+        appliances[name] = np.concatenate(
+            [np.roll(grids[day % len(grids)], int(rng.integers(DAY_S))) for day in range(days)]
+        )
     n = days * DAY_S
     t = start + np.arange(n, dtype=np.float64)
     baseload = 80.0 + 10.0 * np.sin(np.arange(n) / DAY_S * 2 * np.pi)
@@ -86,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "--seed",
         type=int,
         default=1,
-        help="which traces and offsets make the house (default 1); each seed is another house",
+        help="which device of each class and which offsets make the house (default 1); each seed is "
+        "another house",
     )
     parser.add_argument(
         "--start", type=float, default=1_325_376_000.0, help="Unix time of the day's start"
@@ -95,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         "--noise-w", type=float, default=2.0, help="meter noise (standard deviation, W)"
     )
     parser.add_argument(
-        "--days", type=int, default=3, help="days to compose (each rotates the traces anew)"
+        "--days",
+        type=int,
+        default=3,
+        help="days to compose (each takes the device's next recorded day and rotates it anew)",
     )
     args = parser.parse_args(argv)
     try:

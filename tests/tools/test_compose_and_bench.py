@@ -43,6 +43,27 @@ def test_composed_house_is_valid_nilm_csv(tmp_path: Path) -> None:
     assert 69.0 <= residual.min() <= residual.max() <= 91.0
 
 
+def test_each_seed_is_one_device_per_class_through_its_recorded_days(tmp_path: Path) -> None:
+    """Two lamps recorded: the seed picks one; a house's days are that lamp's days in turn, never mixed."""
+    lamp = tmp_path / "complete" / "Lamp"
+    lamp.mkdir(parents=True)
+    for name, watts in (
+        ("dev_AAAAAA_2012.01.01", 60),
+        ("dev_AAAAAA_2012.01.02", 40),
+        ("dev_BBBBBB_2012.01.01", 100),
+    ):
+        (lamp / f"{name}.csv").write_text(
+            f"01/01/2012 00:00:00;{watts};{watts}\n", encoding="utf-8"
+        )
+    houses = set()
+    for seed in range(1, 11):
+        out = tmp_path / f"house{seed}.csv"
+        assert compose_main([str(tmp_path), str(out), "--days", "3", "--seed", str(seed)]) == 0
+        lamp_w = read_nilm_csv(out).appliances["lamp"]
+        houses.add(tuple(float(lamp_w[day * DAY_S]) for day in range(3)))
+    assert houses == {(60.0, 40.0, 60.0), (100.0, 100.0, 100.0)}
+
+
 def test_composer_reports_a_missing_folder(tmp_path: Path) -> None:
     assert compose_main([str(tmp_path / "nowhere"), str(tmp_path / "out.csv")]) == 2
 
