@@ -5,8 +5,10 @@ common 1 s grid (a reading holds until the next one, as a plug meter's does). Th
 class (a house has one kettle), and the composed days go through that device's recorded days in turn. Every
 composed day rotates its trace by a random offset (seeded), so appliances are used at other hours on other days
 and the labeling period sees them;
-the sum with a slowly drifting baseload and meter noise is `mains_p`, the traces are the ground truth. Contains
-information from the tracebase data set (ODbL 1.0; Reinhardt et al., SustainIT 2012).
+the sum with a slowly drifting baseload and meter noise is `mains_p`, the traces are the ground truth. A real
+house has loads nobody meters: `--background` adds a recorded whole-house mains (NILM-CSV) to `mains_p`, each of
+its readings held until the next, as load without ground truth. Contains information from the tracebase data set
+(ODbL 1.0; Reinhardt et al., SustainIT 2012).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .nilm_csv import DataError, read_nilm_csv
 
 DAY_S = 86_400
 # Reads above this are meter glitches (no household socket delivers it).
@@ -91,6 +95,28 @@ def compose(
     return t, np.round(mains, 1), appliances
 
 
+def background_load(
+    path: Path, t: NDArray[np.float64], start: float | None, scale: float
+) -> NDArray[np.float64]:
+    """A recorded house's `mains_p` on the composed house's clock, from `start` (its first reading if None).
+
+    Each reading holds until the next, as an on-change meter's does; the recording must cover the house.
+    """
+    data = read_nilm_csv(path, need_truth=False)
+    readable = np.isfinite(data.mains["mains_p"])
+    bt, bp = data.t[readable], data.mains["mains_p"][readable]
+    if bt.size == 0:
+        raise ValueError(f"{path} has no mains_p reading")
+    origin = float(bt[0]) if start is None else start
+    clock = origin + (t - t[0])
+    if clock[0] < bt[0] or clock[-1] > bt[-1]:
+        raise ValueError(
+            f"{path} covers {bt[0]:.0f}-{bt[-1]:.0f}, not the {clock[-1] - clock[0] + 1:.0f} s "
+            f"from {origin:.0f} the house needs"
+        )
+    return scale * bp[np.searchsorted(bt, clock, side="right") - 1]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(
@@ -117,20 +143,49 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="days to compose (each takes the device's next recorded day and rotates it anew)",
     )
+    parser.add_argument(
+        "--background",
+        type=Path,
+        help="NILM-CSV of a recorded house whose mains_p is added as load nobody meters",
+    )
+    parser.add_argument(
+        "--background-start",
+        type=float,
+        help="Unix time in the background recording where the house starts (default its first reading)",
+    )
+    parser.add_argument(
+        "--background-scale",
+        type=float,
+        default=1.0,
+        help="multiply the background's power by this (default 1)",
+    )
     args = parser.parse_args(argv)
+    comments = [
+        "# test house composed from tracebase full-day traces (ODbL 1.0, Reinhardt et al., SustainIT 2012)"
+    ]
     try:
         t, mains, appliances = compose(
             args.tracebase, args.seed, args.start, args.noise_w, max(1, args.days)
         )
-    except (OSError, ValueError) as err:
+        if args.background is not None:
+            extra = background_load(
+                args.background, t, args.background_start, args.background_scale
+            )
+            mains = np.round(mains + extra, 1)
+            comments.append(
+                f"# plus unmetered load: mains_p of {args.background.name} x {args.background_scale:g}"
+                + (
+                    f" from {args.background_start:.0f}"
+                    if args.background_start is not None
+                    else ""
+                )
+            )
+    except (OSError, ValueError, DataError) as err:
         print(f"compose-tracebase: error: {err}", file=sys.stderr)
         return 2
     names = list(appliances)
     table = np.column_stack([t, mains, *(appliances[n] for n in names)])
-    header = (
-        "# test house composed from tracebase full-day traces (ODbL 1.0, Reinhardt et al., SustainIT 2012)\n"
-        + ",".join(["timestamp", "mains_p", *names])
-    )
+    header = "\n".join([*comments, ",".join(["timestamp", "mains_p", *names])])
     np.savetxt(
         args.output,
         table,

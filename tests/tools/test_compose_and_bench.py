@@ -64,6 +64,45 @@ def test_each_seed_is_one_device_per_class_through_its_recorded_days(tmp_path: P
     assert houses == {(60.0, 40.0, 60.0), (100.0, 100.0, 100.0)}
 
 
+def test_a_recorded_house_adds_unmetered_load_held_between_its_readings(tmp_path: Path) -> None:
+    _trace(tmp_path / "complete" / "Lamp", ["01/01/2012 00:00:00;60;60"])
+    background = tmp_path / "recorded.csv"
+    origin = 1_400_000_000
+    background.write_text(
+        "timestamp,mains_p\n"
+        f"{origin - 50},999\n{origin},100\n{origin + 1000},300\n{origin + DAY_S},0\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "house.csv"
+    args = [
+        str(tmp_path),
+        str(out),
+        "--days",
+        "1",
+        "--noise-w",
+        "0",
+        "--background",
+        str(background),
+    ]
+    assert compose_main([*args, "--background-start", str(origin), "--background-scale", "2"]) == 0
+    data = read_nilm_csv(out)
+    baseload = 80.0 + 10.0 * np.sin(np.arange(DAY_S) / DAY_S * 2 * np.pi)
+    unmetered = data.mains["mains_p"] - data.appliances["lamp"] - baseload
+    assert np.allclose(unmetered[:1000], 200.0, atol=0.06)
+    assert np.allclose(unmetered[1000:], 600.0, atol=0.06)
+    # Without a start the house starts at the recording's first reading.
+    assert compose_main(args) == 0
+    unmetered = read_nilm_csv(out).mains["mains_p"] - data.appliances["lamp"] - baseload
+    assert np.allclose(unmetered[:50], 999.0, atol=0.06)
+    assert np.allclose(unmetered[50:1050], 100.0, atol=0.06)
+    # A recording that does not cover the house, has no reading or is missing: a clear error.
+    assert compose_main([*args, "--background-start", str(origin - 100)]) == 2
+    empty = tmp_path / "empty.csv"
+    empty.write_text(f"timestamp,mains_p\n{origin},nan\n", encoding="utf-8")
+    assert compose_main([*args[:-1], str(empty)]) == 2
+    assert compose_main([*args[:-1], str(tmp_path / "missing.csv")]) == 2
+
+
 def test_composer_reports_a_missing_folder(tmp_path: Path) -> None:
     assert compose_main([str(tmp_path / "nowhere"), str(tmp_path / "out.csv")]) == 2
 
