@@ -13,6 +13,7 @@ import argparse
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import reduce
 import json
 import math
 from pathlib import Path
@@ -72,32 +73,43 @@ def truth_events(
     """
     # Missing readings stay NaN: a window holding one is never a level, so no change is measured across them.
     x = power
+    n = x.size
     events: list[TruthEvent] = []
+    if n < PERSIST_SAMPLES:
+        return events
     level, spread = float(x[0]), 0.0
     previous = 0
-    n = x.size
-    candidates = np.flatnonzero(np.abs(np.diff(x)) >= min_w / 2) + 1
-    for k in candidates.tolist():
-        if k + PERSIST_SAMPLES > n:
-            break
-        before = x[max(0, k - PERSIST_SAMPLES) : k]
-        if before.size == PERSIST_SAMPLES and _steady(before):
+    means, spreads, steady = _levels(x)
+    # A change is a row whose reading moved and from which a level of PERSIST_SAMPLES readings fits.
+    rows = np.flatnonzero(np.abs(np.diff(x[: n - PERSIST_SAMPLES + 1])) >= min_w / 2) + 1
+    # The level just before each row and the one from it, gathered at once (a noisy column moves every few
+    # rows, and a loop indexing arrays row by row took seconds per million rows).
+    before = np.maximum(rows - PERSIST_SAMPLES, 0)
+    calm_before = ((rows >= PERSIST_SAMPLES) & steady[before]).tolist()
+    for k, calm, mean_before, spread_before, new_level, new_spread, calm_after in zip(
+        rows.tolist(),
+        calm_before,
+        means[before].tolist(),
+        spreads[before].tolist(),
+        means[rows].tolist(),
+        spreads[rows].tolist(),
+        steady[rows].tolist(),
+        strict=True,
+    ):
+        if calm:
             # A load that crept (a TV's brightness, a heater warming) is measured from where it was just
             # before, not from its level at the last event.
-            level = float(before.mean())
-            spread = float(np.ptp(before))
-        window = x[k : k + PERSIST_SAMPLES]
-        new_level = float(window.mean())
+            level, spread = mean_before, spread_before
         dp = new_level - level
-        if not abs(dp) >= min_w or not _steady(window):  # NaN-safe: a level across a gap
+        if not abs(dp) >= min_w or not calm_after:  # NaN-safe: a level across a gap
             continue
-        if above_spread and abs(dp) <= max(spread, float(np.ptp(window))):
+        if above_spread and abs(dp) <= max(spread, new_spread):
             continue
         start = k
         while start - 1 > previous and (x[start - 1] - new_level) * np.sign(dp) > 0:
             start -= 1
         events.append(TruthEvent(float(t[start]), start, appliance, dp))
-        level, spread = new_level, float(np.ptp(window))
+        level, spread = new_level, new_spread
         previous = k
     return events
 
@@ -132,9 +144,18 @@ def reading_period(t: FloatArray, power: PowerArray) -> float:
     return float(np.median(np.diff(readings))) if readings.size > 1 else 0.0
 
 
-def _steady(window: PowerArray) -> bool:
-    """Samples that make one level: within 50 W, or 10 % of a large level."""
-    return float(window.max() - window.min()) <= max(EVENT_MIN_W, 0.1 * abs(float(window.mean())))
+def _levels(x: PowerArray) -> tuple[PowerArray, PowerArray, NDArray[np.bool_]]:
+    """Mean and spread of the PERSIST_SAMPLES readings from each row, and whether they make one level.
+
+    One level: within 50 W, or 10 % of a large level. Computed for all rows at once (a noisy column has a
+    candidate change every few rows); a window holding a missing reading is never steady. The sum runs in
+    the column's precision and in reading order, as the window's own mean would.
+    """
+    shifted = [x[k : x.size - PERSIST_SAMPLES + 1 + k] for k in range(PERSIST_SAMPLES)]
+    means = reduce(np.add, shifted) / np.float32(PERSIST_SAMPLES)
+    spreads = reduce(np.maximum, shifted) - reduce(np.minimum, shifted)
+    limit = np.maximum(EVENT_MIN_W, 0.1 * np.abs(means.astype(np.float64)))
+    return means, spreads, spreads.astype(np.float64) <= limit
 
 
 def match_one_to_one(a: list[float], b: list[float], tolerance: float) -> int:

@@ -407,6 +407,23 @@ def test_a_change_is_measured_from_the_level_just_before_it() -> None:
     assert [(e.index, round(e.dp)) for e in events] == [(5, 53), (28, -109)]
 
 
+def test_a_column_too_short_for_a_level_has_no_event() -> None:
+    for n in range(3):
+        assert truth_events(np.arange(n, dtype=float), np.full(n, 100.0, np.float32), "x") == []
+
+
+def test_a_noisy_column_keeps_its_switches_and_its_jitter_makes_none() -> None:
+    """A sub-meter jittering +-12 W around 0 and 1 kW: two switches, however often the reading moves."""
+    rng = np.random.default_rng(3)
+    power = np.concatenate([np.zeros(400), np.full(300, 1000.0), np.zeros(300)])
+    power = (power + rng.uniform(-12.0, 12.0, power.size)).astype(np.float32)
+    events = truth_events(
+        np.arange(power.size, dtype=float), power, "heater", 20.0, above_spread=True
+    )
+    assert [e.index for e in events] == [400, 700]
+    assert [e.dp for e in events] == pytest.approx([1000.0, -1000.0], abs=15.0)
+
+
 def test_one_to_one_matching_uses_each_event_once() -> None:
     assert match_one_to_one([10.0, 11.0], [10.5], 3.0) == 1
     assert match_one_to_one([10.0, 20.0], [11.0, 19.0], 3.0) == 2
