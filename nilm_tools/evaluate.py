@@ -693,7 +693,7 @@ def write_predictions(path: Path, t: FloatArray, estimates: dict[str, PowerArray
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
-    """The contract's options (shared with scripts/evaluate-many)."""
+    """The contract's options and its naming-perfect diagnostic (shared with scripts/evaluate-many)."""
     parser.add_argument(
         "--train-fraction",
         type=float,
@@ -719,10 +719,16 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         default="engine",
         help="engine, or the combinatorial-optimisation baseline (co)",
     )
+    parser.add_argument(
+        "--label-every-event",
+        action="store_true",
+        help="diagnostic outside the contract: after the labeling period, label every event the ground "
+        "truth explains, so the score shows what the tracking reaches with the naming perfect",
+    )
 
 
 def protocol_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
-    """The contract's options as `evaluate`'s keyword arguments; a train fraction outside [0, 1) exits."""
+    """The options as `evaluate`'s keyword arguments; a train fraction outside [0, 1) exits."""
     if not 0.0 <= args.train_fraction < 1.0:
         parser.error("--train-fraction must be in [0, 1)")
     return {
@@ -730,6 +736,7 @@ def protocol_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         "labels_per_appliance": args.labels_per_appliance,
         "tolerance_s": args.tolerance_s,
         "method": args.method,
+        "label_every_event": args.label_every_event,
     }
 
 
@@ -746,12 +753,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the metrics (JSON)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
-        "--label-every-event",
-        action="store_true",
-        help="diagnostic outside the contract: after the labeling period, label every event the ground "
-        "truth explains, so the score shows what the tracking reaches with the naming perfect",
-    )
-    parser.add_argument(
         "--confusion",
         action="store_true",
         help="also print which appliance the engine named for each appliance's events",
@@ -767,7 +768,6 @@ def main(argv: list[str] | None = None) -> int:
         data,
         **options,
         progress=not args.quiet and data.t.size > 50_000,
-        label_every_event=args.label_every_event,
     )
     print(format_table(metrics))
     if args.confusion:

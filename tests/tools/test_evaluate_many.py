@@ -58,6 +58,16 @@ def test_each_house_gets_the_metrics_scripts_evaluate_writes(
     assert "paired change" not in table
 
 
+def test_the_naming_perfect_diagnostic_runs_as_scripts_evaluate_runs_it(tmp_path: Path) -> None:
+    one, _ = _houses(tmp_path)
+    assert main([str(tmp_path / "out"), str(one), "--jobs", "1", "--label-every-event"]) == 0
+    single = tmp_path / "single.json"
+    assert evaluate.main([str(one), "--json", str(single), "--quiet", "--label-every-event"]) == 0
+    metrics = _metrics(tmp_path / "out" / "one.json")
+    assert metrics == _metrics(single)
+    assert metrics["label_every_event"] is True
+
+
 def test_parallel_runs_score_as_one_at_a_time(tmp_path: Path) -> None:
     houses = [str(path) for path in _houses(tmp_path)]
     assert main([str(tmp_path / "serial"), *houses, "--jobs", "1"]) == 0
