@@ -37,6 +37,8 @@ EVENT_MIN_W = 50.0
 # standby loads switch by 20-50 W; below the event metric's 50 W they still get labels and are scored.
 LABEL_MIN_W = 20.0
 PERSIST_SAMPLES = 3
+# Said with every score of a run that labeled every test-period event (`label_every_event`).
+NAMING_PERFECT = "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)"
 # The contract's macro averages count an appliance with at least this many ON events in the test period.
 MACRO_MIN_ON_EVENTS = 3
 # A sub-meter's reading holds until its next one when they are less than this many of its usual intervals apart.
@@ -660,7 +662,7 @@ def format_table(metrics: dict[str, Any]) -> str:
     if metrics.get("label_every_event"):
         lines.insert(
             2,
-            "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)",
+            NAMING_PERFECT,
         )
     for name, m in metrics["appliances"].items():
         lines.append(

@@ -21,7 +21,13 @@ from statistics import fmean, stdev
 import sys
 from typing import Any
 
-from .evaluate import add_protocol_arguments, evaluate, in_macro, protocol_options
+from .evaluate import (
+    NAMING_PERFECT,
+    add_protocol_arguments,
+    evaluate,
+    in_macro,
+    protocol_options,
+)
 from .nilm_csv import DataError, read_nilm_csv
 
 
@@ -64,6 +70,8 @@ def format_summary(
     lines.append(
         f"{f'mean ({len(runs)})':24s} {means[0]:8.3f} {means[1]:8.3f} {means[2]:9.3f} {means[3]:6.2f}"
     )
+    if any(metrics.get("label_every_event") for metrics in runs.values()):
+        lines.append(NAMING_PERFECT)
     if base is not None:
         lines += _changes(runs, base)
     return "\n".join(lines)

@@ -58,9 +58,12 @@ def test_each_house_gets_the_metrics_scripts_evaluate_writes(
     assert "paired change" not in table
 
 
-def test_the_naming_perfect_diagnostic_runs_as_scripts_evaluate_runs_it(tmp_path: Path) -> None:
+def test_the_naming_perfect_diagnostic_runs_as_scripts_evaluate_runs_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     one, _ = _houses(tmp_path)
     assert main([str(tmp_path / "out"), str(one), "--jobs", "1", "--label-every-event"]) == 0
+    assert "naming perfect (a diagnostic, not the contract)" in capsys.readouterr().out
     single = tmp_path / "single.json"
     assert evaluate.main([str(one), "--json", str(single), "--quiet", "--label-every-event"]) == 0
     metrics = _metrics(tmp_path / "out" / "one.json")
