@@ -4,11 +4,10 @@ Each full-day trace (`complete/<Class>/dev_<device>_<date>.csv`, "dd/mm/yyyy HH:
 common 1 s grid (a reading holds until the next one, as a plug meter's does). The seed picks one device of each
 class (a house has one kettle), and the composed days go through that device's recorded days in turn. Every
 composed day rotates its trace by a random offset (seeded), so appliances are used at other hours on other days
-and the labeling period sees them;
-the sum with a slowly drifting baseload and meter noise is `mains_p`, the traces are the ground truth. A real
-house has loads nobody meters: `--background` adds a recorded whole-house mains (NILM-CSV) to `mains_p`, each of
-its readings held until the next, as load without ground truth. Contains information from the tracebase data set
-(ODbL 1.0; Reinhardt et al., SustainIT 2012).
+and the labeling period sees them; the sum with a slowly drifting baseload (`baseload_w`) and meter noise is
+`mains_p`, the traces are the ground truth. A real house has loads nobody meters: `--background` adds a recorded
+whole-house mains (NILM-CSV) to `mains_p`, each of its readings held until the next, as load without ground
+truth. Contains information from the tracebase data set (ODbL 1.0; Reinhardt et al., SustainIT 2012).
 """
 
 from __future__ import annotations
@@ -58,6 +57,11 @@ def on_grid(seconds: NDArray[np.float64], power: NDArray[np.float64]) -> NDArray
     return grid
 
 
+def baseload_w(n: int) -> NDArray[np.float64]:
+    """The always-on load under the traces, one value per second: 80 W drifting 10 W either way over a day."""
+    return 80.0 + 10.0 * np.sin(np.arange(n) / DAY_S * 2 * np.pi)
+
+
 def _device(path: Path) -> str:
     """The device a trace file records: `dev_<id>` of `dev_<id>_<date>.csv` (the whole name otherwise)."""
     parts = path.stem.split("_")
@@ -90,8 +94,7 @@ def compose(
         )
     n = days * DAY_S
     t = start + np.arange(n, dtype=np.float64)
-    baseload = 80.0 + 10.0 * np.sin(np.arange(n) / DAY_S * 2 * np.pi)
-    mains = baseload + sum(appliances.values()) + rng.normal(0.0, noise_w, n)
+    mains = baseload_w(n) + sum(appliances.values()) + rng.normal(0.0, noise_w, n)
     return t, np.round(mains, 1), appliances
 
 
@@ -172,13 +175,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.background, t, args.background_start, args.background_scale
             )
             mains = np.round(mains + extra, 1)
+            since = "" if args.background_start is None else f" from {args.background_start:.0f}"
             comments.append(
-                f"# plus unmetered load: mains_p of {args.background.name} x {args.background_scale:g}"
-                + (
-                    f" from {args.background_start:.0f}"
-                    if args.background_start is not None
-                    else ""
-                )
+                f"# plus unmetered load: mains_p of {args.background.name} x {args.background_scale:g}{since}"
             )
     except (OSError, ValueError, DataError) as err:
         print(f"compose-tracebase: error: {err}", file=sys.stderr)

@@ -660,10 +660,7 @@ def format_table(metrics: dict[str, Any]) -> str:
         f"{'appliance':<24}{'labels':>7}{'ON events':>10}{'state F1':>10}{'switch F1':>10}{'NEP':>8}{'energy':>8}",
     ]
     if metrics.get("label_every_event"):
-        lines.insert(
-            2,
-            NAMING_PERFECT,
-        )
+        lines.insert(2, NAMING_PERFECT)
     for name, m in metrics["appliances"].items():
         lines.append(
             f"{name:<24}{m['labels']:>7}{m['true_on_events']:>10}{m['state_f1']:>10.3f}{m['switch_f1']:>10.3f}"

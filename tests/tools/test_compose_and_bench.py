@@ -7,13 +7,19 @@ from pathlib import Path
 import numpy as np
 
 from nilm_tools import bench
-from nilm_tools.compose_tracebase import DAY_S, main as compose_main, on_grid, read_trace
+from nilm_tools.compose_tracebase import (
+    DAY_S,
+    baseload_w,
+    main as compose_main,
+    on_grid,
+    read_trace,
+)
 from nilm_tools.evaluate import read_nilm_csv
 
 
-def _trace(folder: Path, lines: list[str]) -> None:
-    folder.mkdir(parents=True)
-    (folder / "dev_000000_2012.01.01.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+def _trace(folder: Path, lines: list[str], name: str = "dev_000000_2012.01.01") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_traces_hold_each_reading_until_the_next(tmp_path: Path) -> None:
@@ -45,16 +51,12 @@ def test_composed_house_is_valid_nilm_csv(tmp_path: Path) -> None:
 
 def test_each_seed_is_one_device_per_class_through_its_recorded_days(tmp_path: Path) -> None:
     """Two lamps recorded: the seed picks one; a house's days are that lamp's days in turn, never mixed."""
-    lamp = tmp_path / "complete" / "Lamp"
-    lamp.mkdir(parents=True)
     for name, watts in (
         ("dev_AAAAAA_2012.01.01", 60),
         ("dev_AAAAAA_2012.01.02", 40),
         ("dev_BBBBBB_2012.01.01", 100),
     ):
-        (lamp / f"{name}.csv").write_text(
-            f"01/01/2012 00:00:00;{watts};{watts}\n", encoding="utf-8"
-        )
+        _trace(tmp_path / "complete" / "Lamp", [f"01/01/2012 00:00:00;{watts};{watts}"], name)
     houses = set()
     for seed in range(1, 11):
         out = tmp_path / f"house{seed}.csv"
@@ -86,7 +88,7 @@ def test_a_recorded_house_adds_unmetered_load_held_between_its_readings(tmp_path
     ]
     assert compose_main([*args, "--background-start", str(origin), "--background-scale", "2"]) == 0
     data = read_nilm_csv(out)
-    baseload = 80.0 + 10.0 * np.sin(np.arange(DAY_S) / DAY_S * 2 * np.pi)
+    baseload = baseload_w(DAY_S)
     unmetered = data.mains["mains_p"] - data.appliances["lamp"] - baseload
     assert np.allclose(unmetered[:1000], 200.0, atol=0.06)
     assert np.allclose(unmetered[1000:], 600.0, atol=0.06)
