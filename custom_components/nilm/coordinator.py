@@ -304,7 +304,8 @@ class NilmCoordinator(DataUpdateCoordinator[Snapshot]):
         """The bus event payload: what an automation needs to notify and label.
 
         `revised` marks an event fired before whose step or identification changed (a settled inrush, an
-        unidentified ON named later by how long its load ran, or a run handed to a look-alike).
+        unidentified ON named later by how long its load ran, a run handed to a look-alike, or a step that
+        held a pulse's edge named as the other load's switching).
         """
         return {
             "config_entry_id": self.config_entry.entry_id,

@@ -117,6 +117,10 @@ class Engine(Labeling, Accounting):
                 on, *shared = settled
                 add_revised(update, on)
                 update.events.extend(shared)
+            # Steps this one showed to be another load's switching beside a pulse's edge.
+            for event in self.revised:
+                add_revised(update, event)
+            self.revised.clear()
             if powers is not None:
                 self._backfill(step, running, p_arr, powers, update)
         self._integrate_span(t_arr, p_arr, start, t_arr.size, powers, update)

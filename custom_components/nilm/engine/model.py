@@ -111,7 +111,8 @@ class Update:
     """What one feed call changed: the events it confirmed and the readings it refused.
 
     `revised` holds events reported by an earlier call that this one changed: an ON whose inrush settled
-    becomes its net step, identified anew; an unidentified ON whose load ran long enough to be named.
+    becomes its net step, identified anew; an unidentified ON whose load ran long enough to be named; an
+    unidentified step that held a pulse's edge, now the other load's switching it was without that edge.
     `steps` holds every step the detector confirmed, the fall that settled an inrush included (it makes no
     event of its own): what event detection is judged on.
     `backfill` (with `powers` requested) holds, per appliance, its power over readings of earlier calls that a

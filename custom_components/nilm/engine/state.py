@@ -98,6 +98,8 @@ class EngineState:
         # Pulse edges found hidden in a step (P and Q as they moved the mains), by event: what a label of that
         # step, even much later, leaves out.
         self.hidden_edges: OrderedDict[str, Edge] = OrderedDict()
+        # Events reported before that a later step named again, for the caller to report revised.
+        self.revised: list[Event] = []
         # The runs OFF events ended, and the run lengths labels taught: evidence for a pulsing load's ONs.
         self.runs = RunHistory()
 
