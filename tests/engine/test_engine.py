@@ -894,7 +894,8 @@ def test_a_switching_in_the_reading_of_a_pulse_on_is_named_once_the_pulse_ends()
 
 def test_a_rest_no_state_explains_leaves_the_step_as_read() -> None:
     """The drum's OFF and a 120 W load's ON in one reading (-50 W): without the drum's edge, +120 W fits no
-    state of another appliance (the lamp is 60 W), so the step stays unidentified as it was read."""
+    state (the lamp is 60 W; the drum, still on as far as the engine knows, does not switch on twice), so the
+    step stays unidentified as it was read."""
     _, reported = _drum_beside_lamp(3.0, (370, 6), (320, 6), (490, 6))
     _, merged, drum_again = reported
     assert (merged.dp, merged.status) == (pytest.approx(-50.0), "unidentified")

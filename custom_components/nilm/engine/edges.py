@@ -25,7 +25,7 @@ REST_CONFIDENCE = 0.7
 
 
 class Rest(NamedTuple):
-    """An unidentified step, and the switching of another load it is without a pulse's edge hidden in it."""
+    """An unidentified step, and the switching it is without a pulse's edge hidden in it."""
 
     step: Event
     switching: Event
@@ -58,7 +58,7 @@ class HiddenEdges(EngineState):
         merged = self._only_step_between(running.since, on.t)
         if merged is not None:
             self._give_back(merged, edge)
-        elif (rest := self._rest_between(running.since, on.t, edge, signature)) is not None:
+        elif (rest := self._rest_between(running.since, on.t, edge)) is not None:
             self._take_rest(rest)
 
     def _hidden_on(self, off: Event) -> bool:
@@ -85,9 +85,7 @@ class HiddenEdges(EngineState):
             merged = self._only_step_between(previous.t, off.t)
             if merged is not None and self._fits_better(merged, edge):
                 found.append((score, key, partial(self._give_back, merged, edge)))
-            elif merged is None and (
-                rest := self._rest_between(previous.t, off.t, edge, signature)
-            ):
+            elif merged is None and (rest := self._rest_between(previous.t, off.t, edge)):
                 found.append((score, key, partial(self._take_rest, rest)))
         if not found:
             return False
@@ -123,11 +121,10 @@ class HiddenEdges(EngineState):
         between = [e for e in self.event_log.since(start) if e.t < end]
         return between[0] if len(between) == 1 else None
 
-    def _rest_between(self, start: float, end: float, edge: Edge, pulse: Signature) -> Rest | None:
-        """The one step between two times, if unidentified, as another load's switching beside the edge.
+    def _rest_between(self, start: float, end: float, edge: Edge) -> Rest | None:
+        """The one step between two times, if unidentified, as another switching beside the edge.
 
-        A step that ended an unknown load was explained (as that load's OFF) and is left as it is; the
-        pulse's own appliance does not explain what is left (that would count the pulse twice).
+        A step that ended an unknown load was explained (as that load's OFF) and is left as it is.
         """
         step = self._lone_step_between(start, end)
         if step is None or step.status != "unidentified" or self.tracker.closed_by(step.id):
@@ -147,8 +144,7 @@ class HiddenEdges(EngineState):
         options = [
             option
             for option in self._options(switching)
-            if option.lead.appliance_id != pulse.appliance_id
-            and not (switching.kind == "on" and _key(option) in self.tracker.active)
+            if not (switching.kind == "on" and _key(option) in self.tracker.active)
         ]
         # The step's transient belongs to both loads: the switching is judged as if it had none.
         inrush = inrush_feature(dp, 0.0) if switching.kind == "on" else None
