@@ -144,7 +144,10 @@ class HiddenEdges(EngineState):
         options = [
             option
             for option in self._options(switching)
-            if not (switching.kind == "on" and _key(option) in self.tracker.active)
+            if not (
+                switching.kind == "on"
+                and (option.lead.appliance_id, option.lead.state) in self.tracker.active
+            )
         ]
         # The step's transient belongs to both loads: the switching is judged as if it had none.
         inrush = inrush_feature(dp, 0.0) if switching.kind == "on" else None
@@ -170,7 +173,8 @@ class HiddenEdges(EngineState):
         step.dp, step.dq, step.kind = switching.dp, switching.dq, switching.kind
         step.pf, step.overshoot_w = switching.pf, switching.overshoot_w
         step.status = "identified"
-        step.confidence, step.candidates = rest.decision.confidence, rest.decision.candidates
+        step.confidence = rest.decision.confidence
+        step.candidates = [c for c in rest.decision.candidates if c[0] != UNKNOWN]
         self._apply(step, rest.option)
         self.revised.append(step)
         self.event_log.recount()
@@ -206,10 +210,6 @@ class HiddenEdges(EngineState):
         component = self.tracker.active.get(key)
         if component is not None and component.event_id == merged.id and own_dp > 0:
             component.power_w = own_dp
-
-
-def _key(option: Option) -> StateKey:
-    return option.lead.appliance_id, option.lead.state
 
 
 def _edge(pulse_w: float, pulse: Signature, shown_by: str) -> Edge:
