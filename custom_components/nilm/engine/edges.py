@@ -19,8 +19,8 @@ MERGED_EDGE_PERIOD_S = 2.0
 # Hidden pulse edges remembered for later labels (the events a label can still reach are far fewer).
 MAX_HIDDEN_EDGES = 256
 # What is left of an unidentified step without a pulse's edge carries the noise of two steps: it is named
-# only when one state clearly explains it (simulated houses at 3-4 s: 0.825 -> 0.848 at 0.7, and as at the
-# confidence threshold of 0.4; tracebase at 4 s -0.002 at 0.4, +0.000 at 0.7).
+# only when one state clearly explains it (simulated houses at 3-4 s 0.825 -> 0.848 at 0.7 and at the
+# confidence threshold of 0.4 alike; tracebase at 4 s +0.000 at 0.7, -0.002 at 0.4).
 REST_CONFIDENCE = 0.7
 
 
@@ -66,8 +66,8 @@ class HiddenEdges(EngineState):
 
         The mirror of `_missed_off`: a drum's next ON read in the reading of a kettle's OFF (-1,830 for
         -2,000), then the drum's OFF with nothing of its size on. Unlike a missed OFF, nothing shows that
-        the state ran, so the step less the pulse must also fit its own labels better than the step as read.
-        True if the OFF was explained so.
+        the state ran, so the step less the pulse must also fit its own labels better than the step as read
+        (an unidentified step: be clearly another switching). True if the OFF was explained so.
         """
         if self.period_s < MERGED_EDGE_PERIOD_S:
             return False
