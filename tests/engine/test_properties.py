@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 import numpy as np
 
 from custom_components.nilm.engine import Engine, EngineConfig, Sample
@@ -134,6 +134,9 @@ def test_labels_at_any_time_keep_the_invariants(
         for appliance_id, view in snap.appliances.items():
             assert view.energy_kwh >= previous.get(appliance_id, 0.0)
             previous[appliance_id] = view.energy_kwh
+        # An event's kind is the way its step went, also for a step named anew as what it held beside a
+        # pulse's edge.
+        assert all((event.kind == "on") == (event.dp > 0) for event in engine.events("all"))
         # Whatever runs started at a reading the engine saw, and is filed under its own state.
         for key, component in engine.tracker.active.items():
             assert component.since <= t[-1]
@@ -190,5 +193,59 @@ def test_runs_judged_again_are_the_same_whatever_the_batches(
                 <= max(0.0, snap.mains_w or 0.0) + 1e-6
             )
         return [(e.id, e.appliance_id, e.state, e.status) for e in engine.events("all")]
+
+    assert replay(batch) == replay(1)
+
+
+# A washer's drum and a lamp switching at any 3 s reading, after one labeled run of each: the drum's edges and
+# the lamp's often fall in one reading, which is what names a step anew by what it held beside a pulse's edge.
+drum_and_lamp = st.lists(
+    st.tuples(st.booleans(), st.booleans(), st.integers(min_value=1, max_value=8)),
+    min_size=4,
+    max_size=30,
+)
+
+
+@FAST
+@given(drum_and_lamp, st.integers(min_value=2, max_value=60))
+# The drum's OFF with the lamp's ON in one reading, then the drum again; the drum's ON with the lamp's OFF.
+@example(
+    [
+        (True, False, 5),
+        (False, True, 5),
+        (True, True, 5),
+        (False, True, 5),
+        (True, False, 5),
+        (False, False, 5),
+    ],
+    7,
+)
+def test_steps_named_anew_are_the_same_whatever_the_batches(
+    segments: list[tuple[bool, bool, int]], batch: int
+) -> None:
+    """Whatever steps are named anew as what they held beside the drum's edge, a replay in batches of any
+    size names them as one fed a reading at a time, every event's kind is the way its step went, and the
+    appliances never hold more than the mains."""
+    labeled = [(200.0, 10), (370.0, 6), (200.0, 6), (260.0, 6), (200.0, 6), (500.0, 6)]
+    spec = [*labeled, *((500.0 + 170.0 * drum + 60.0 * lamp, n) for drum, lamp, n in segments)]
+    t, p = _stream([(power, count, 3.0) for power, count in spec])
+
+    def replay(size: int) -> list[tuple[str, str, float, str | None, str]]:
+        """The labeled runs a reading at a time (their ON and OFF named as seen), the rest in batches."""
+        engine = Engine()
+        names = iter(["washer", "washer", "lamp", "lamp"])
+        for k in range(34):
+            for event in engine.feed_arrays(t[k : k + 1], p[k : k + 1]).events:
+                engine.label_event(event.id, next(names))
+        for start in range(34, t.size, size):
+            engine.feed_arrays(t[start : start + size], p[start : start + size])
+            snap = engine.snapshot()
+            assert (
+                sum(a.power_w for a in snap.appliances.values())
+                <= max(0.0, snap.mains_w or 0.0) + 1e-6
+            )
+        events = engine.events("all")
+        assert all((event.kind == "on") == (event.dp > 0) for event in events)
+        return [(e.id, e.kind, round(e.dp, 6), e.appliance_id, e.status) for e in events]
 
     assert replay(batch) == replay(1)
