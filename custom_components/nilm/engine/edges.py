@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .classifier import Decision, Option, Signature, classify, inrush_feature
 from .features import step_power_factor
-from .model import Event
+from .model import Candidate, Event
 from .state import Edge, EngineState, dq_as_on, reactive_as_on, without_edge
 from .tracker import UNKNOWN, Component, StateKey
 
@@ -55,10 +55,12 @@ class HiddenEdges(EngineState):
         if self.period_s < MERGED_EDGE_PERIOD_S or running.since >= on.t:
             return
         edge = _edge(-running.power_w, signature, on.id)
-        merged = self._only_step_between(running.since, on.t)
-        if merged is not None:
+        merged = self._lone_step_between(running.since, on.t)
+        if merged is None:
+            return
+        if _named(merged):
             self._give_back(merged, edge)
-        elif (rest := self._rest_between(running.since, on.t, edge)) is not None:
+        elif (rest := self._rest_of(merged, edge)) is not None:
             self._take_rest(rest)
 
     def _hidden_on(self, off: Event) -> bool:
@@ -72,24 +74,28 @@ class HiddenEdges(EngineState):
         if self.period_s < MERGED_EDGE_PERIOD_S:
             return False
         magnitude, dq = abs(off.dp), dq_as_on(off)
-        # Each candidate: its score, its state, and how its ON is given back to the step it hid in.
-        found: list[tuple[float, StateKey, Callable[[], None]]] = []
+        # Each candidate: its score, its state, the one step since its last OFF, and its ON's edge.
+        found: list[tuple[float, StateKey, Event, Edge]] = []
         last_offs = self.tracker.last_offs()
         for key, signature in self.signatures.items():
             last = None if key in self.tracker.active else last_offs.get(key)
             previous = None if last is None else self.event_log.find(last)
             if previous is None or (fit := signature.match(magnitude, dq, self.noise_w)) is None:
                 continue
-            score = fit[0] + math.log(signature.count + 1.0)
-            edge = _edge(signature.power(), signature, off.id)
-            merged = self._only_step_between(previous.t, off.t)
-            if merged is not None and self._fits_better(merged, edge):
-                found.append((score, key, partial(self._give_back, merged, edge)))
-            elif merged is None and (rest := self._rest_between(previous.t, off.t, edge)):
-                found.append((score, key, partial(self._take_rest, rest)))
-        if not found:
+            merged = self._lone_step_between(previous.t, off.t)
+            if merged is not None:
+                edge = _edge(signature.power(), signature, off.id)
+                found.append((fit[0] + math.log(signature.count + 1.0), key, merged, edge))
+        # The best candidate whose step can hold its ON (a stable sort: equal scores in signature order); a
+        # rest is classified only for the candidates tried.
+        tried = (
+            (key, self._giving_back(merged, edge))
+            for _, key, merged, edge in sorted(found, key=lambda f: -f[0])
+        )
+        chosen = next(((key, action) for key, action in tried if action is not None), None)
+        if chosen is None:
             return False
-        _, key, give_back = max(found, key=lambda f: f[0])
+        key, give_back = chosen
         decision = classify(magnitude, dq, [Option((self.signatures[key],))], self.noise_w)
         if decision.confidence < self.config.confidence_threshold:
             return False
@@ -109,25 +115,30 @@ class HiddenEdges(EngineState):
         corrected = own.match(abs(dp), reactive_as_on(dp, dq), self.noise_w)
         return corrected is not None and (as_read is None or corrected[0] > as_read[0])
 
-    def _only_step_between(self, start: float, end: float) -> Event | None:
-        """The one named event strictly between two times, if exactly one event lies there."""
-        between = self._lone_step_between(start, end)
-        if between is None or between.appliance_id is None or between.state is None:
-            return None
-        return between
+    def _giving_back(self, merged: Event, edge: Edge) -> Callable[[], None] | None:
+        """How a pulse's ON is given back to the step it hid in, if that step can hold it.
+
+        A named step must fit its own labels better without the edge; an unidentified one must be another
+        switching beside it.
+        """
+        if _named(merged):
+            return (
+                partial(self._give_back, merged, edge) if self._fits_better(merged, edge) else None
+            )
+        rest = self._rest_of(merged, edge)
+        return None if rest is None else partial(self._take_rest, rest)
 
     def _lone_step_between(self, start: float, end: float) -> Event | None:
         """The event strictly between two times, if exactly one lies there."""
         between = [e for e in self.event_log.since(start) if e.t < end]
         return between[0] if len(between) == 1 else None
 
-    def _rest_between(self, start: float, end: float, edge: Edge) -> Rest | None:
-        """The one step between two times, if unidentified, as another switching beside the edge.
+    def _rest_of(self, step: Event, edge: Edge) -> Rest | None:
+        """A step, if unidentified, as another switching beside the edge.
 
         A step that ended an unknown load was explained (as that load's OFF) and is left as it is.
         """
-        step = self._lone_step_between(start, end)
-        if step is None or step.status != "unidentified" or self.tracker.closed_by(step.id):
+        if step.status != "unidentified" or self.tracker.closed_by(step.id):
             return None
         dp, dq = without_edge(step.dp, step.dq, edge)
         if abs(dp) < self.detector.threshold():
@@ -174,7 +185,7 @@ class HiddenEdges(EngineState):
         step.pf, step.overshoot_w = switching.pf, switching.overshoot_w
         step.status = "identified"
         step.confidence = rest.decision.confidence
-        step.candidates = [c for c in rest.decision.candidates if c[0] != UNKNOWN]
+        step.candidates = appliance_candidates(rest.decision)
         self._apply(step, rest.option)
         self.revised.append(step)
         self.event_log.recount()
@@ -210,6 +221,15 @@ class HiddenEdges(EngineState):
         component = self.tracker.active.get(key)
         if component is not None and component.event_id == merged.id and own_dp > 0:
             component.power_w = own_dp
+
+
+def appliance_candidates(decision: Decision) -> list[Candidate]:
+    """A decision's candidates without the unknown loads it weighed (they are no appliance to name)."""
+    return [c for c in decision.candidates if c[0] != UNKNOWN]
+
+
+def _named(event: Event) -> bool:
+    return event.appliance_id is not None and event.state is not None
 
 
 def _edge(pulse_w: float, pulse: Signature, shown_by: str) -> Edge:

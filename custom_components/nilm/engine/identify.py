@@ -8,7 +8,7 @@ from itertools import combinations
 import math
 
 from .classifier import Option, Signature, admitted, classify, inrush_feature, joint_candidates
-from .edges import HiddenEdges
+from .edges import HiddenEdges, appliance_candidates
 from .model import Event
 from .state import dq_as_on
 from .tracker import UNKNOWN, no_room
@@ -55,7 +55,7 @@ class Identification(HiddenEdges):
             self._switch_off([(UNKNOWN, best.lead.state)], event)
             event.status = "unidentified"
             return []
-        event.candidates = [c for c in decision.candidates if c[0] != UNKNOWN]
+        event.candidates = appliance_candidates(decision)
         event.confidence = decision.confidence
         if best is None or decision.confidence < self.config.confidence_threshold:
             if event.kind == "off" and self._hidden_on(event):
