@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
 from custom_components.nilm.engine.classifier import (
@@ -169,25 +169,30 @@ def test_joint_option_explains_two_appliances_ending_together() -> None:
     assert classify(5000.0, None, options, noise_w=2.0).best is None
 
 
+# Appliance states: (owner, labeled steps, reactive part of every step).
+STATES = st.lists(
+    st.tuples(
+        st.integers(0, 5),
+        st.lists(st.floats(20.0, 3000.0), min_size=1, max_size=4),
+        st.one_of(st.none(), st.floats(-800.0, 800.0)),
+    ),
+    min_size=2,
+    max_size=12,
+)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 5),
-            st.lists(st.floats(20.0, 3000.0), min_size=1, max_size=4),
-        ),
-        min_size=2,
-        max_size=12,
-    ),
+    STATES,
     st.floats(20.0, 6000.0),
     st.floats(0.0, 20.0),
 )
 def test_the_shortcuts_keep_what_the_gate_admits(
-    states: list[tuple[int, list[float]]], magnitude: float, noise: float
+    states: list[tuple[int, list[float], float | None]], magnitude: float, noise: float
 ) -> None:
     """The all-at-once gates keep exactly the signatures, and the pairs of different appliances, that
     scoring one by one would admit."""
-    signatures = [_signature(f"a{owner}", steps) for owner, steps in states]
+    signatures = [_signature(f"a{owner}", steps) for owner, steps, _ in states]
     singles = [
         k
         for k, signature in enumerate(signatures)
@@ -200,7 +205,61 @@ def test_the_shortcuts_keep_what_the_gate_admits(
         if a.appliance_id != b.appliance_id
         and classify(magnitude, None, [Option((a, b))], noise).best is not None
     ]
-    assert joint_candidates(signatures, magnitude, noise) == pairs
+    found = joint_candidates(signatures, magnitude, noise)
+    assert [found.option(k).signatures for k in range(len(found))] == pairs
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    STATES,
+    st.floats(0.9, 1.1),
+    st.floats(0.9, 1.1),
+    st.one_of(st.none(), st.floats(-150.0, 150.0)),
+    st.one_of(st.none(), st.floats(0.0, 2.0)),
+    st.floats(0.0, 20.0),
+)
+# Two 100 W states whose pair reads 300 var, against a step of 450 var: its power factor rules the pair out.
+@example(
+    states=[(0, [100.0], 150.0), (1, [100.0], 150.0)],
+    scale=1.0,
+    rival=1.0,
+    dq_off=150.0,
+    inrush=None,
+    noise=1.0,
+)
+def test_pairs_score_as_joint_options_do(
+    states: list[tuple[int, list[float], float | None]],
+    scale: float,
+    rival: float,
+    dq_off: float | None,
+    inrush: float | None,
+    noise: float,
+) -> None:
+    """Pairs scored all at once rank, name and weigh as the same pairs scored one by one as options.
+
+    The step is about two states' sum (its reactive part too, up to where the power factor rules a pair
+    out), and a single state of about that size competes with the pairs.
+    """
+    magnitude = scale * (states[0][1][0] + states[1][1][0])
+    dq = None if dq_off is None else dq_off + sum(q or 0.0 for _, _, q in states[:2])
+    signatures = [_signature(f"a{owner}", steps, q) for owner, steps, q in states]
+    signatures.append(_signature("single", [rival * magnitude], dq))
+    pairs = joint_candidates(signatures, magnitude, noise)
+    singles = [Option((signature,)) for signature in signatures]
+    at_once = classify(magnitude, dq, singles, noise, inrush, pairs)
+    one_by_one = classify(
+        magnitude, dq, singles + [pairs.option(k) for k in range(len(pairs))], noise, inrush
+    )
+    assert at_once.confidence == pytest.approx(one_by_one.confidence, rel=1e-9, abs=1e-12)
+    together, alone = sorted(at_once.candidates), sorted(one_by_one.candidates)
+    assert [c[:2] for c in together] == [c[:2] for c in alone]
+    assert [c[2] for c in together] == pytest.approx([c[2] for c in alone], rel=1e-9, abs=1e-12)
+    # The same winner, unless two options tie to the last digits.
+    top = sorted((c[2] for c in alone), reverse=True)
+    if len(top) < 2 or top[1] < top[0] * (1 - 1e-9):
+        assert (at_once.best is None) == (one_by_one.best is None)
+        if at_once.best is not None and one_by_one.best is not None:
+            assert at_once.best.signatures == one_by_one.best.signatures
 
 
 def test_a_lone_candidate_far_from_its_mean_is_not_certain() -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 import math
 from statistics import median
-from typing import overload
+from typing import cast, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -241,16 +241,35 @@ def admitted(signatures: Sequence[Signature], magnitude: float, noise_w: float) 
     return [int(k) for k in np.nonzero(_gated(magnitude, centre, spread_sq, noise_w))[0]]
 
 
-def joint_candidates(
-    signatures: Sequence[Signature], magnitude: float, noise_w: float
-) -> list[tuple[Signature, Signature]]:
+@dataclass(frozen=True, slots=True)
+class Pairs:
+    """Pairs of signatures that may switch together, as rows of `signatures` (`first[k]` with `second[k]`).
+
+    Index arrays, not an Option per pair: at minute data an ON weighs hundreds of pairs of states that were
+    off, and one by one they took most of the engine's time on a house of 40 appliances.
+    """
+
+    signatures: Sequence[Signature]
+    first: NDArray[np.intp]
+    second: NDArray[np.intp]
+
+    def __len__(self) -> int:
+        """How many pairs."""
+        return len(self.first)
+
+    def option(self, k: int) -> Option:
+        """Pair k as a joint option (two states switching together by their typical steps)."""
+        return Option((self.signatures[self.first[k]], self.signatures[self.second[k]]))
+
+
+def joint_candidates(signatures: Sequence[Signature], magnitude: float, noise_w: float) -> Pairs:
     """Pairs of signatures of different appliances whose summed step the |dP| gate admits.
 
-    The gate of a joint option, applied to all pairs at once: with dozens of appliances at minute data,
-    scoring every pair one by one took milliseconds per event, and most pairs are nowhere near the step.
+    The gate of a joint option, applied to all pairs at once: most pairs are nowhere near the step.
     """
     if len(signatures) < 2:
-        return []
+        none = np.zeros(0, dtype=np.intp)
+        return Pairs(signatures, none, none)
     centre, spread_sq = _power_stats(signatures)
     inside = _gated(
         magnitude,
@@ -258,13 +277,11 @@ def joint_candidates(
         spread_sq[:, None] + spread_sq[None, :],
         noise_w,
     )
-    return [
-        (signatures[a], signatures[b])
-        for a, b in zip(
-            *(index.tolist() for index in np.nonzero(np.triu(inside, k=1))), strict=True
-        )
-        if signatures[a].appliance_id != signatures[b].appliance_id
-    ]
+    first, second = np.nonzero(np.triu(inside, k=1))
+    codes: dict[str, int] = {}
+    appliance = np.array([codes.setdefault(s.appliance_id, len(codes)) for s in signatures])
+    apart = appliance[first] != appliance[second]
+    return Pairs(signatures, first[apart], second[apart])
 
 
 def _power_stats(
@@ -357,30 +374,22 @@ class Option:
     @property
     def lead(self) -> Signature:
         """The signature that names the option: its largest part."""
+        if len(self.signatures) == 1:
+            return self.signatures[0]
         return max(self.signatures, key=lambda s: s.power())
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The classifier's answer for one event: ranked options with probabilities, and how sure it is."""
+    """The classifier's answer for one event: the winning option, how sure it is, and the candidates.
 
-    ranked: list[tuple[Option, float]]
+    `best` is None when no signature admits the event. `candidates` holds (appliance id, state,
+    probability) best first; a joint option is named by its largest part.
+    """
+
+    best: Option | None
     confidence: float
-
-    @property
-    def best(self) -> Option | None:
-        """The winning option, if any signature admits the event."""
-        return self.ranked[0][0] if self.ranked else None
-
-    @property
-    def candidates(self) -> list[tuple[str, str, float]]:
-        """(appliance id, state, probability) best first; a joint option is named by its largest part."""
-        seen: dict[tuple[str, str], float] = {}
-        for option, probability in self.ranked:
-            lead = option.lead
-            key = (lead.appliance_id, lead.state)
-            seen[key] = seen.get(key, 0.0) + probability
-        return sorted(((a, s, p) for (a, s), p in seen.items()), key=lambda c: -c[2])
+    candidates: list[tuple[str, str, float]]
 
 
 def _score(
@@ -400,33 +409,103 @@ def _score(
     return ll + math.log(support + 1.0) - penalty + option.prior, z
 
 
+def _pair_scores(
+    pairs: Pairs, magnitude: float, dq: float | None, noise_w: float, inrush: float | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """`_score` of every pair as a joint option, at once: the same terms over arrays (-inf where rejected).
+
+    A joint option's expected step is the sum of its parts' typical steps, its inrush is never known, and
+    it has no context prior; `test_pairs_score_as_joint_options_do` holds both forms to each other.
+    """
+    profiles = [s.on_profile() if inrush is not None else s.profile() for s in pairs.signatures]
+    a, b = pairs.first, pairs.second
+    centre = np.array([p.power.centre for p in profiles])
+    spread_sq = np.array([p.power.spread**2 for p in profiles])
+    expected, variance = centre[a] + centre[b], spread_sq[a] + spread_sq[b]
+    sd = step_sd(variance, expected, noise_w)
+    inside = _gated(magnitude, expected, variance, noise_w)
+    z = np.abs(magnitude - expected) / sd
+    ll = -0.5 * z * z - np.log(sd)
+    if inrush is not None:
+        ll -= math.log(INRUSH_UNKNOWN)
+    if dq is not None:
+        reactive = [p.reactive for p in profiles]
+        learned = np.array([q is not None for q in reactive])
+        known = learned[a] & learned[b]
+        q_at = np.array([0.0 if q is None else q.centre for q in reactive])
+        q_spread = np.array([0.0 if q is None else q.spread for q in reactive])
+        q_centre = q_at[a] + q_at[b]
+        q_sd = np.sqrt(
+            q_spread[a] ** 2 + q_spread[b] ** 2 + (0.1 * q_centre) ** 2 + REACTIVE_FLOOR_VAR**2
+        )
+        zq = (dq - q_centre) / q_sd
+        pf_event = step_power_factor(magnitude, dq)
+        if pf_event is not None:
+            # A clearly different power factor (beyond the meter's reactive noise) is another load.
+            apparent = np.hypot(expected, q_centre)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pf_expected = np.abs(expected) / apparent
+            differs = known & (apparent > 0) & (np.abs(pf_event - pf_expected) > PF_TOLERANCE)
+            inside &= ~(differs & (np.abs(zq) > NOVELTY_Z))
+        ll += np.where(known, -0.5 * zq * zq - np.log(q_sd), -math.log(REACTIVE_UNKNOWN_VAR))
+    count = np.array([s.count for s in pairs.signatures], dtype=np.float64)
+    score = ll + np.log(np.minimum(count[a], count[b]) + 1.0) - JOINT_PENALTY
+    return np.where(inside, score, -np.inf), z
+
+
 def classify(
     magnitude: float,
     dq: float | None,
     options: Sequence[Option],
     noise_w: float,
     inrush: float | None = None,
+    pairs: Pairs | None = None,
 ) -> Decision:
     """Rank the options that may explain an event.
 
-    `dq` is the step's reactive change seen as an ON; `inrush` the ON's inrush feature (None for OFFs).
+    `dq` is the step's reactive change seen as an ON; `inrush` the ON's inrush feature (None for OFFs);
+    `pairs` are further options, two states switching on together by their typical steps, after `options`.
     """
-    scored: list[tuple[float, float, Option]] = []
+    scores: list[float] = []
+    distances: list[float] = []
+    chosen: list[Option] = []
     for option in options:
         result = _score(option, magnitude, dq, noise_w, inrush)
         if result is not None:
-            scored.append((result[0], result[1], option))
-    if not scored:
-        return Decision([], 0.0)
-    top = max(s[0] for s in scored)
-    weights = [math.exp(s[0] - top) for s in scored]
+            scores.append(result[0])
+            distances.append(result[1])
+            chosen.append(option)
+    named = [option.lead for option in chosen]
+    kept: list[int] = []
+    if pairs:
+        pair_score, pair_z = _pair_scores(pairs, magnitude, dq, noise_w, inrush)
+        kept = np.flatnonzero(np.isfinite(pair_score)).tolist()
+        scores += pair_score[kept].tolist()
+        distances += pair_z[kept].tolist()
+        # Named by the larger part (the first of equals, as `Option.lead`).
+        power = np.array([s.power() for s in pairs.signatures])
+        a, b = pairs.first[kept], pairs.second[kept]
+        named += [pairs.signatures[k] for k in np.where(power[b] > power[a], b, a).tolist()]
+    if not scores:
+        return Decision(None, 0.0, [])
+    top_score = max(scores)
+    weights = [math.exp(score - top_score) for score in scores]
     total = sum(weights)
-    order = sorted(range(len(scored)), key=lambda k: -weights[k])
-    ranked = [(scored[k][2], weights[k] / total) for k in order]
-    best_z = scored[order[0]][1]
+    probability = [w / total for w in weights]
+    # Stable: equals keep their order.
+    order = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)
+    top = order[0]
+    best = chosen[top] if top < len(chosen) else cast(Pairs, pairs).option(kept[top - len(chosen)])
     # Sure of the appliance when its options together win, whichever of its states end.
-    lead = ranked[0][0].lead.appliance_id
-    posterior = sum(p for option, p in ranked if option.lead.appliance_id == lead)
+    winner = named[top].appliance_id
+    posterior = sum(
+        p for p, sig in zip(probability, named, strict=True) if sig.appliance_id == winner
+    )
     # Closeness to the signature scales the posterior: a lone candidate far from its mean is not certain.
-    closeness = math.exp(-0.5 * (best_z / 3.0) ** 2)
-    return Decision(ranked, min(1.0, posterior) * closeness)
+    closeness = math.exp(-0.5 * (distances[top] / 3.0) ** 2)
+    seen: dict[tuple[str, str], float] = {}
+    for k in order:
+        key = (named[k].appliance_id, named[k].state)
+        seen[key] = seen.get(key, 0.0) + probability[k]
+    candidates = sorted(((a, s, p) for (a, s), p in seen.items()), key=lambda c: -c[2])
+    return Decision(best, min(1.0, posterior) * closeness, candidates)

@@ -8,7 +8,7 @@ from functools import partial
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
-from .classifier import Decision, Option, Signature, classify, inrush_feature
+from .classifier import Decision, Option, Pairs, Signature, classify, inrush_feature
 from .features import step_power_factor
 from .model import Candidate, Event
 from .state import Edge, EngineState, dq_as_on, reactive_as_on, without_edge
@@ -42,7 +42,7 @@ class HiddenEdges(EngineState):
 
     if TYPE_CHECKING:
         # The identification's (it knows what may explain an event, and switches the tracker).
-        def _options(self, event: Event) -> list[Option]: ...
+        def _options(self, event: Event) -> tuple[list[Option], Pairs | None]: ...
         def _apply(self, event: Event, option: Option) -> None: ...
 
     def _missed_off(self, running: Component, signature: Signature, on: Event) -> None:
@@ -152,9 +152,11 @@ class HiddenEdges(EngineState):
             overshoot_w=0.0,
         )
         # A state already on does not switch on again here: that would be a missed OFF within a missed OFF.
+        # (Pairs are of states that were off.)
+        candidates, pairs = self._options(switching)
         options = [
             option
-            for option in self._options(switching)
+            for option in candidates
             if not (
                 switching.kind == "on"
                 and (option.lead.appliance_id, option.lead.state) in self.tracker.active
@@ -162,7 +164,7 @@ class HiddenEdges(EngineState):
         ]
         # The step's transient belongs to both loads: the switching is judged as if it had none.
         inrush = inrush_feature(dp, 0.0) if switching.kind == "on" else None
-        decision = classify(abs(dp), dq_as_on(switching), options, self.noise_w, inrush)
+        decision = classify(abs(dp), dq_as_on(switching), options, self.noise_w, inrush, pairs)
         best = decision.best
         if (
             best is None

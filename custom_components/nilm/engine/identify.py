@@ -7,7 +7,15 @@ from dataclasses import replace
 from itertools import combinations
 import math
 
-from .classifier import Option, Signature, admitted, classify, inrush_feature, joint_candidates
+from .classifier import (
+    Option,
+    Pairs,
+    Signature,
+    admitted,
+    classify,
+    inrush_feature,
+    joint_candidates,
+)
 from .edges import HiddenEdges, appliance_candidates
 from .model import Event
 from .state import dq_as_on
@@ -46,9 +54,8 @@ class Identification(HiddenEdges):
     def _identify(self, event: Event) -> list[Event]:
         """Classify an event and switch what it says; returns further events when it split (a joint OFF)."""
         inrush = inrush_feature(event.dp, event.overshoot_w) if event.kind == "on" else None
-        decision = classify(
-            abs(event.dp), dq_as_on(event), self._options(event), self.noise_w, inrush
-        )
+        options, pairs = self._options(event)
+        decision = classify(abs(event.dp), dq_as_on(event), options, self.noise_w, inrush, pairs)
         best = decision.best
         if best is not None and best.lead.appliance_id == UNKNOWN:
             # The OFF of a load whose ON was not identified: it ends that load and stays unidentified.
@@ -85,8 +92,11 @@ class Identification(HiddenEdges):
         owners = [a for a in recent if learned[a] > 1]
         return owners[0] if len(owners) == 1 else None
 
-    def _options(self, event: Event) -> list[Option]:
-        """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs)."""
+    def _options(self, event: Event) -> tuple[list[Option], Pairs | None]:
+        """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs).
+
+        Pairs of states that were off switching on together come apart from the options, as index arrays.
+        """
         if event.kind == "on":
             # A state already on switching on again means its OFF was missed: possible, not likely. A run
             # of this size that just ended is likely this load pulsing: its length says whose it was.
@@ -101,15 +111,11 @@ class Identification(HiddenEdges):
                 )
                 for key, sig in (states[k] for k in near)
             ]
-            if self.period_s >= JOINT_ON_PERIOD_S:
-                # A sample that averages a minute often holds two appliances switching on.
-                off = [
-                    sig for key, sig in self.signatures.items() if key not in self.tracker.active
-                ]
-                options += [
-                    Option(pair) for pair in joint_candidates(off, abs(event.dp), self.noise_w)
-                ]
-            return options
+            if self.period_s < JOINT_ON_PERIOD_S:
+                return options, None
+            # A sample that averages a minute often holds two appliances switching on.
+            off = [sig for key, sig in self.signatures.items() if key not in self.tracker.active]
+            return options, joint_candidates(off, abs(event.dp), self.noise_w)
         running = [
             (self.signatures[key], component.power_w)
             for key, component in self.tracker.active.items()
@@ -139,7 +145,7 @@ class Identification(HiddenEdges):
             )
             for load in self.tracker.unknown.values()
         ]
-        return options
+        return options, None
 
     def _apply(self, event: Event, option: Option) -> None:
         """Switch the tracker as an identified event says."""
