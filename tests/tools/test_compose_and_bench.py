@@ -118,3 +118,21 @@ def test_bench_building_blocks_measure_a_trained_engine() -> None:
     assert bench.replay_rate(engine, t[DAY_S : DAY_S + 7200], p[DAY_S : DAY_S + 7200], 3600) > 0
     assert bench.event_cost_ms(engine, float(t[-1]) + 10.0, repeats=20) > 0
     assert np.isfinite(bench.single_reading_rate(engine, t[-100:] + 1e5, p[-100:]))
+
+
+def test_the_wide_house_is_many_appliances_at_minute_readings(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    bench.write_wide_house(path, rows=3000, appliances=8, seed=2)
+    data = read_nilm_csv(path)
+    assert len(data.appliances) == 8
+    assert np.all(np.diff(data.t) == bench.WIDE_PERIOD_S)
+    unmetered = data.mains["mains_p"] - sum(data.appliances.values())
+    assert 120.0 < unmetered.min() <= unmetered.max() < 180.0
+    assert np.allclose(data.mains["mains_q"], 0.2 * data.mains["mains_p"], atol=0.06)
+    # Each appliance switches on and off, between 30 W and 3 kW (and a percent of drift).
+    for power in data.appliances.values():
+        assert (power == 0).any()
+        assert 29.0 < power[power > 0].min() <= power.max() < 3100.0
+    timing = bench.wide_house_seconds(rows=2000, seed=2)
+    assert timing["rows"] == 2000
+    assert 0 < timing["engine_s"] <= timing["wall_s"]
