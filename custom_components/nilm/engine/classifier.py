@@ -9,7 +9,8 @@ motor's start shows at some ONs and not at others, so each labeled ON's inrush i
 Signature matching gates the likelihoods first: an event whose |dP| lies too many spreads from a signature, or
 whose power factor differs clearly, is not that signature. An event no signature admits is novel and stays
 unidentified instead of being forced into a class. An OFF may also be explained by two running states ending
-together (a joint option). Where a state's labeled OFFs far outnumber its labeled ONs, ONs are judged against
+together (a joint option), and at minute data an ON by two states switching on in one reading (scored all at
+once: there are hundreds of such pairs). Where a state's labeled OFFs far outnumber its labeled ONs, ONs are judged against
 the ONs alone: an OFF's size holds what the load drifted during its run.
 """
 
