@@ -153,10 +153,10 @@ class HiddenEdges(EngineState):
         )
         # A state already on does not switch on again here: that would be a missed OFF within a missed OFF.
         # (Pairs are of states that were off.)
-        candidates, pairs = self._options(switching)
+        every, pairs = self._options(switching)
         options = [
             option
-            for option in candidates
+            for option in every
             if not (
                 switching.kind == "on"
                 and (option.lead.appliance_id, option.lead.state) in self.tracker.active
