@@ -230,6 +230,19 @@ def step_sd(
     return (spread_sq + (RELATIVE_SPREAD * expected) ** 2 + (2.0 * noise_w + 5.0) ** 2) ** 0.5
 
 
+@overload
+def reactive_sd(spread_sq: float, centre: float) -> float: ...
+@overload
+def reactive_sd(
+    spread_sq: NDArray[np.float64], centre: NDArray[np.float64]
+) -> NDArray[np.float64]: ...
+def reactive_sd(
+    spread_sq: float | NDArray[np.float64], centre: float | NDArray[np.float64]
+) -> float | NDArray[np.float64]:
+    """Spread of an expected reactive step: the parts' spreads (squared, summed), a tenth of it, a floor."""
+    return (spread_sq + (0.1 * centre) ** 2 + REACTIVE_FLOOR_VAR**2) ** 0.5
+
+
 def admitted(signatures: Sequence[Signature], magnitude: float, noise_w: float) -> list[int]:
     """Which signatures (their indices) the |dP| gate admits for a step as their typical step.
 
@@ -253,6 +266,9 @@ class Pairs:
     signatures: Sequence[Signature]
     first: NDArray[np.intp]
     second: NDArray[np.intp]
+    # Each pair's summed typical ON step and squared spread, as the gate weighed them.
+    expected: NDArray[np.float64]
+    variance: NDArray[np.float64]
 
     def __len__(self) -> int:
         """How many pairs."""
@@ -270,19 +286,16 @@ def joint_candidates(signatures: Sequence[Signature], magnitude: float, noise_w:
     """
     if len(signatures) < 2:
         none = np.zeros(0, dtype=np.intp)
-        return Pairs(signatures, none, none)
+        return Pairs(signatures, none, none, np.zeros(0), np.zeros(0))
     centre, spread_sq = _power_stats(signatures)
-    inside = _gated(
-        magnitude,
-        centre[:, None] + centre[None, :],
-        spread_sq[:, None] + spread_sq[None, :],
-        noise_w,
-    )
-    first, second = np.nonzero(np.triu(inside, k=1))
+    expected = centre[:, None] + centre[None, :]
+    variance = spread_sq[:, None] + spread_sq[None, :]
+    first, second = np.nonzero(np.triu(_gated(magnitude, expected, variance, noise_w), k=1))
     codes: dict[str, int] = {}
     appliance = np.array([codes.setdefault(s.appliance_id, len(codes)) for s in signatures])
     apart = appliance[first] != appliance[second]
-    return Pairs(signatures, first[apart], second[apart])
+    first, second = first[apart], second[apart]
+    return Pairs(signatures, first, second, expected[first, second], variance[first, second])
 
 
 def _power_stats(
@@ -346,9 +359,7 @@ def _likelihood(
         # No reactive knowledge: an uninformative, equal-for-all width keeps options comparable.
         return ll - math.log(REACTIVE_UNKNOWN_VAR), z
     q_centre = sum(q.centre for q in reactive if q is not None)
-    q_sd = math.hypot(
-        *(q.spread for q in reactive if q is not None), 0.1 * abs(q_centre), REACTIVE_FLOOR_VAR
-    )
+    q_sd = reactive_sd(sum(q.spread**2 for q in reactive if q is not None), q_centre)
     zq = (dq - q_centre) / q_sd
     pf_event = step_power_factor(magnitude, dq)
     pf_expected = step_power_factor(expected, q_centre)
@@ -415,30 +426,26 @@ def _pair_scores(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """`_score` of every pair as a joint option, at once: the same terms over arrays (-inf where rejected).
 
-    A joint option's expected step is the sum of its parts' typical steps, its inrush is never known, and
-    it has no context prior; `test_pairs_score_as_joint_options_do` holds both forms to each other.
+    A joint option's expected step is the sum of its parts' typical ON steps (the pairs passed the |dP|
+    gate on them), its inrush is never known, and it has no context prior;
+    `test_pairs_score_as_joint_options_do` holds both forms to each other.
     """
-    profiles = [s.on_profile() if inrush is not None else s.profile() for s in pairs.signatures]
     a, b = pairs.first, pairs.second
-    centre = np.array([p.power.centre for p in profiles])
-    spread_sq = np.array([p.power.spread**2 for p in profiles])
-    expected, variance = centre[a] + centre[b], spread_sq[a] + spread_sq[b]
-    sd = step_sd(variance, expected, noise_w)
-    inside = _gated(magnitude, expected, variance, noise_w)
+    expected = pairs.expected
+    sd = step_sd(pairs.variance, expected, noise_w)
     z = np.abs(magnitude - expected) / sd
     ll = -0.5 * z * z - np.log(sd)
+    inside = np.ones(len(pairs), dtype=bool)
     if inrush is not None:
         ll -= math.log(INRUSH_UNKNOWN)
     if dq is not None:
-        reactive = [p.reactive for p in profiles]
+        reactive = [s.on_profile().reactive for s in pairs.signatures]
         learned = np.array([q is not None for q in reactive])
         known = learned[a] & learned[b]
         q_at = np.array([0.0 if q is None else q.centre for q in reactive])
-        q_spread = np.array([0.0 if q is None else q.spread for q in reactive])
+        q_spread_sq = np.array([0.0 if q is None else q.spread**2 for q in reactive])
         q_centre = q_at[a] + q_at[b]
-        q_sd = np.sqrt(
-            q_spread[a] ** 2 + q_spread[b] ** 2 + (0.1 * q_centre) ** 2 + REACTIVE_FLOOR_VAR**2
-        )
+        q_sd = reactive_sd(q_spread_sq[a] + q_spread_sq[b], q_centre)
         zq = (dq - q_centre) / q_sd
         pf_event = step_power_factor(magnitude, dq)
         if pf_event is not None:
@@ -447,7 +454,7 @@ def _pair_scores(
             with np.errstate(invalid="ignore", divide="ignore"):
                 pf_expected = np.abs(expected) / apparent
             differs = known & (apparent > 0) & (np.abs(pf_event - pf_expected) > PF_TOLERANCE)
-            inside &= ~(differs & (np.abs(zq) > NOVELTY_Z))
+            inside = ~(differs & (np.abs(zq) > NOVELTY_Z))
         ll += np.where(known, -0.5 * zq * zq - np.log(q_sd), -math.log(REACTIVE_UNKNOWN_VAR))
     count = np.array([s.count for s in pairs.signatures], dtype=np.float64)
     score = ll + np.log(np.minimum(count[a], count[b]) + 1.0) - JOINT_PENALTY
