@@ -567,18 +567,32 @@ def identification(
 
     The confusion counts, per true appliance ("none": no appliance changed, e.g. an unmetered load), the
     engine's answer: an appliance name or "unidentified". Accuracy is over events with a true appliance.
+    The calibration counts the events the engine named itself by their confidence, in tenths from the
+    lowest with any, and how many of them it named right (one named when no appliance changed is wrong).
     """
     confusion: dict[str, dict[str, int]] = {}
+    calibration: dict[int, list[int]] = {}
     for event in events:
         truth = truth_of(event)
         named = event.status in ("identified", "labeled")
         said = names.get(event.appliance_id or "", "unidentified") if named else "unidentified"
         row = confusion.setdefault("none" if truth is None else truth.appliance, {})
         row[said] = row.get(said, 0) + 1
+        if event.status == "identified":
+            tally = calibration.setdefault(min(9, int(event.confidence * 10)), [0, 0])
+            tally[0] += 1
+            tally[1] += truth is not None and truth.appliance == said
     known = {name: row for name, row in confusion.items() if name != "none"}
     total = sum(sum(row.values()) for row in known.values())
     correct = sum(row.get(name, 0) for name, row in known.items())
-    return {"accuracy": correct / total if total else float("nan"), "confusion": confusion}
+    return {
+        "accuracy": correct / total if total else float("nan"),
+        "confusion": confusion,
+        "calibration": [
+            {"confidence": tenth / 10, "named": n, "right": right}
+            for tenth, (n, right) in sorted(calibration.items())
+        ],
+    }
 
 
 def format_confusion(metrics: dict[str, Any]) -> str:
@@ -590,6 +604,12 @@ def format_confusion(metrics: dict[str, Any]) -> str:
         top = sorted(row.items(), key=lambda item: -item[1])[:3]
         answers = ", ".join(f"{said} {count}" for said, count in top)
         lines.append(f"  {name:<22}{total:>6} events -> {answers}")
+    lines.append("events the engine named, by confidence -> share named right")
+    lines += [
+        f"  {tier['confidence']:.1f}-{tier['confidence'] + 0.1:.1f}{tier['named']:>18} events -> "
+        f"{tier['right'] / tier['named']:.2f}"
+        for tier in ident["calibration"]
+    ]
     lines.append(
         "rows lost (ON in truth, OFF in the estimate) -> who was estimated ON wrongly in them"
     )

@@ -202,6 +202,11 @@ def test_confusion_shows_what_each_appliance_was_named(
     kettle = ident["confusion"]["kettle"]
     assert kettle["kettle"] >= 0.9 * sum(kettle.values())
     assert ident["accuracy"] > 0.9
+    for tier in ident["calibration"]:
+        share = tier["right"] / tier["named"]
+        assert f"  {tier['confidence']:.1f}-{tier['confidence'] + 0.1:.1f}" in printed
+        assert f"{tier['named']:>6} events -> {share:.2f}" in printed
+    assert sum(tier["named"] for tier in ident["calibration"]) > 0
     lost = json.loads(out.read_text())["lost_rows"]
     assert set(lost) == {"kettle", "lamp"}
     assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
@@ -272,24 +277,36 @@ def test_false_rows_are_charged_to_the_on_that_started_them() -> None:
 
 
 def test_identification_counts_unmatched_and_unidentified_events() -> None:
-    named = Event("e1", 10.0, 2000.0, "on", status="identified", appliance_id="a1")
-    wrong = Event("e2", 20.0, -2000.0, "off", status="identified", appliance_id="a2")
-    unsure = Event("e3", 30.0, 100.0, "on", appliance_id="a1")
-    stray = Event("e4", 40.0, 60.0, "on", status="identified", appliance_id="a2")
-    truth = {10.0: "kettle", 20.0: "kettle", 30.0: "lamp"}
+    named = Event("e1", 10.0, 2000.0, "on", status="identified", appliance_id="a1", confidence=1.0)
+    wrong = Event(
+        "e2", 20.0, -2000.0, "off", status="identified", appliance_id="a2", confidence=0.93
+    )
+    unsure = Event("e3", 30.0, 100.0, "on", appliance_id="a1", confidence=0.3)
+    stray = Event("e4", 40.0, 60.0, "on", status="identified", appliance_id="a2", confidence=0.45)
+    told = Event("e5", 50.0, 2000.0, "on", status="labeled", appliance_id="a1", confidence=0.5)
+    truth = {10.0: "kettle", 20.0: "kettle", 30.0: "lamp", 50.0: "kettle"}
 
     def truth_of(event: Event) -> TruthEvent | None:
         name = truth.get(event.t)
         return None if name is None else TruthEvent(event.t, 0, name, event.dp)
 
-    result = identification([named, wrong, unsure, stray], {"a1": "kettle", "a2": "iron"}, truth_of)
+    result = identification(
+        [named, wrong, unsure, stray, told], {"a1": "kettle", "a2": "iron"}, truth_of
+    )
     assert result["confusion"] == {
-        "kettle": {"kettle": 1, "iron": 1},
+        "kettle": {"kettle": 2, "iron": 1},
         "lamp": {"unidentified": 1},
         "none": {"iron": 1},
     }
-    assert result["accuracy"] == pytest.approx(1 / 3)
-    assert np.isnan(identification([], {}, truth_of)["accuracy"])
+    assert result["accuracy"] == pytest.approx(2 / 4)
+    # Only what the engine named itself is weighed by its confidence; a stray event named is wrong.
+    assert result["calibration"] == [
+        {"confidence": 0.4, "named": 1, "right": 0},
+        {"confidence": 0.9, "named": 2, "right": 1},
+    ]
+    empty = identification([], {}, truth_of)
+    assert np.isnan(empty["accuracy"])
+    assert empty["calibration"] == []
 
 
 def test_co_baseline_runs_through_the_same_protocol(tmp_path: Path) -> None:
