@@ -29,6 +29,7 @@ from custom_components.nilm.engine.detector import Detector
 from custom_components.nilm.engine.state import MAX_NAME_LENGTH
 
 from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
+from .trace import Trace, format_trace
 
 type FloatArray = NDArray[np.float64]
 
@@ -337,13 +338,15 @@ def evaluate(
     method: str,
     progress: bool,
     label_every_event: bool = False,
+    trace: Trace | None = None,
 ) -> tuple[dict[str, Any], FloatArray, dict[str, PowerArray]]:
     """Run the protocol; returns the metrics, the test-period timestamps and the estimated powers.
 
     With `label_every_event` (a diagnostic outside the contract), after the labeling period every event the
     ground truth explains is labeled too: the score with the test period's naming perfect, what the tracking
     and the detector reach from the same labeling period. Sub-meter columns read more coarsely than the mains
-    are filled in place (`hold_between_readings`): read the file again to evaluate it again.
+    are filled in place (`hold_between_readings`): read the file again to evaluate it again. With `trace`, the
+    metrics also hold each event of its window as `trace` records it.
     """
     t_all = data.t
     usable = np.isfinite(data.mains["mains_p"])
@@ -389,6 +392,7 @@ def evaluate(
     detected: list[tuple[float, float]] = []
     test_events: list[Event] = []
     engine_s = 0.0
+    traced: list[dict[str, Any]] = []
     step = max(1, t_all.size // 20)
     next_report = step
     start = 0
@@ -406,6 +410,8 @@ def evaluate(
             # elsewhere large ones, ending on the small batches' grid so those are the same batches.
             ahead = int(np.searchsorted(t_all, chance)) - start
             size = max(LABEL_BATCH, min(ahead, TEST_BATCH) // LABEL_BATCH * LABEL_BATCH)
+        if trace is not None:
+            size = trace.batch(t_all, start, size)
         stop = min(t_all.size, start + size)
         if start < split < stop:
             stop = split
@@ -420,6 +426,7 @@ def evaluate(
             powers=powers if start >= split else None,
         )
         engine_s += time.perf_counter() - clock
+        labeled: set[str] = set()
         if labeling:
             for event in update.events:
                 gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
@@ -429,6 +436,15 @@ def evaluate(
                     )
                     appliance_of[gt.appliance] = engine.label_event(event.id, ref).id
                     labels[gt.appliance] += 1
+                    labeled.add(event.id)
+        if trace is not None:
+            traced += trace.record(
+                update,
+                engine,
+                {appliance_id: name for name, appliance_id in appliance_of.items()},
+                lambda event: _truth_change(all_truth, truth_times, event, tolerance),
+                labeled,
+            )
         if start >= split:
             parts = Counter(event.t for event in update.events)
             for s in update.steps:
@@ -499,6 +515,8 @@ def evaluate(
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
+    if trace is not None:
+        metrics["trace"] = traced
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
 
 
@@ -650,6 +668,13 @@ def _column(data: Dataset, name: str, rows: NDArray[np.int64]) -> FloatArray | N
     return None if column is None else column[rows]
 
 
+def _truth_change(
+    truth: list[TruthEvent], times: FloatArray, event: Event, tolerance: float
+) -> tuple[str, float] | None:
+    closest = _closest_truth(truth, times, event.t, event.dp, tolerance)
+    return None if closest is None else (closest.appliance, closest.dp)
+
+
 def _closest_truth(
     truth: list[TruthEvent], times: FloatArray, t: float, dp: float, tolerance: float
 ) -> TruthEvent | None:
@@ -776,8 +801,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also print which appliance the engine named for each appliance's events",
     )
+    parser.add_argument(
+        "--trace",
+        nargs=2,
+        type=float,
+        metavar=("FROM", "TO"),
+        help="also print each event between these timestamps: what the engine named it, its "
+        "candidates, the ground truth's change, and what was on after it",
+    )
     args = parser.parse_args(argv)
     options = protocol_options(parser, args)
+    if args.trace is not None and args.trace[0] > args.trace[1]:
+        parser.error("--trace FROM TO needs FROM <= TO")
     try:
         data = read_nilm_csv(args.data)
     except DataError as err:
@@ -787,10 +822,13 @@ def main(argv: list[str] | None = None) -> int:
         data,
         **options,
         progress=not args.quiet and data.t.size > 50_000,
+        trace=None if args.trace is None else Trace(*args.trace),
     )
     print(format_table(metrics))
     if args.confusion:
         print(format_confusion(metrics))
+    if args.trace is not None:
+        print(format_trace(metrics["trace"]))
     if args.predictions:
         write_predictions(args.predictions, t_test, estimates)
     if args.json:

@@ -27,6 +27,7 @@ from nilm_tools.evaluate import (
     read_nilm_csv,
     truth_events,
 )
+from nilm_tools.trace import Trace, format_trace
 
 
 def _half_day_house(tmp_path: Path) -> tuple[Path, Path]:
@@ -138,6 +139,86 @@ def test_one_reading_per_call_scores_as_large_batches(
         del m["engine_seconds"], m["samples_per_second"]
     assert metrics[0] == metrics[1]
     assert metrics[0]["appliances"]["kettle"]["switch_f1"] > 0.9
+
+
+def test_trace_shows_each_event_of_its_window_and_changes_no_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Events from the labeling period into the test period: answers, truth, labels, what was on after."""
+    data, plain = _half_day_house(tmp_path)
+    traced = tmp_path / "traced.json"
+    assert main([str(data), "--json", str(plain), "--quiet"]) == 0
+    t = read_nilm_csv(data).t
+    window = (float(t[0]), float(t[int(0.5 * t.size)]))
+    capsys.readouterr()
+    args = [str(data), "--json", str(traced), "--quiet", "--trace", *map(str, window)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out.splitlines()
+    metrics = [json.loads(path.read_text()) for path in (plain, traced)]
+    entries = metrics[1].pop("trace")
+    for m in metrics:
+        del m["engine_seconds"], m["samples_per_second"]
+    assert metrics[0] == metrics[1]
+    assert entries
+    assert all(window[0] <= e["t"] <= window[1] for e in entries)
+    assert printed[-len(entries) - 1].startswith("trace: ")
+    # The simulated user's five kettle labels; later kettle events named by the engine, then shown on.
+    kettle = [e for e in entries if e["truth"] == "kettle"]
+    assert sum(e["labeled"] for e in kettle) == 5
+    named = [e for e in kettle if e["status"] == "identified" and e["kind"] == "on"]
+    assert named
+    assert all(e["appliance"] == "kettle" and e["state"] for e in named)
+    assert all(e["candidates"][0][0] == "kettle" and e["on"]["kettle"] > 1000 for e in named)
+    first = kettle[0]
+    line = printed[-len(entries) + entries.index(first)]
+    assert line.startswith(f"  {first['t']:.0f} on ")
+    assert "truth kettle" in line
+    assert "LABELED" in line
+
+
+def test_a_trace_window_is_fed_one_reading_at_a_time() -> None:
+    t = np.arange(100.0)
+    window = Trace(40.0, 49.0)
+    assert [window.batch(t, start, 30) for start in (0, 20, 40, 49, 50, 80)] == [
+        30,
+        20,
+        1,
+        1,
+        30,
+        30,
+    ]
+
+
+def test_a_traced_event_without_answer_or_truth_reads_so() -> None:
+    entry = {
+        "t": 1700000123.4,
+        "kind": "off",
+        "dp": -61.0,
+        "status": "unidentified",
+        "appliance": None,
+        "state": None,
+        "confidence": 0.13,
+        "candidates": [["lamp", "on", 0.14], ["tv", "on 2", 0.11]],
+        "truth": None,
+        "truth_dp": None,
+        "labeled": False,
+        "revised": True,
+        "on": {},
+    }
+    assert format_trace([entry]).splitlines()[1] == (
+        "  1700000123 off     -61 W  unidentified 0.13 (lamp/on 0.14, tv/on 2 0.11)"
+        "  truth none (revised)  | on: -"
+    )
+
+
+def test_a_trace_window_must_not_end_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, _ = _half_day_house(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main([str(data), "--quiet", "--trace", "10", "5"])
+    assert exited.value.code == 2
+    assert "FROM <= TO" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
