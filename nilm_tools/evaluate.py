@@ -381,6 +381,9 @@ def evaluate(
     all_truth = changes(LABEL_MIN_W, above_spread=True)
     truth_times = np.array([e.t for e in all_truth])
 
+    def truth_of(event: Event) -> TruthEvent | None:
+        return _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
+
     engine = (CombinatorialEngine if method == "co" else Engine)(EngineConfig())
     labels = dict.fromkeys(data.appliances, 0)
     # The engine's appliance behind each column, from the column's first label on.
@@ -429,7 +432,7 @@ def evaluate(
         labeled: set[str] = set()
         if labeling:
             for event in update.events:
-                gt = _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
+                gt = truth_of(event)
                 if gt is not None and labels[gt.appliance] < budget:
                     ref = appliance_of.get(gt.appliance) or label_name(
                         gt.appliance, (record.name for record in engine.appliances.values())
@@ -438,13 +441,7 @@ def evaluate(
                     labels[gt.appliance] += 1
                     labeled.add(event.id)
         if trace is not None:
-            traced += trace.record(
-                update,
-                engine,
-                {appliance_id: name for name, appliance_id in appliance_of.items()},
-                lambda event: _truth_change(all_truth, truth_times, event, tolerance),
-                labeled,
-            )
+            traced += trace.record(update, engine, appliance_of, truth_of, labeled)
         if start >= split:
             parts = Counter(event.t for event in update.events)
             for s in update.steps:
@@ -490,10 +487,6 @@ def evaluate(
         for key in ("state_f1", "switch_f1", "nep", "energy_ratio")
     }
     names = {appliance_id: name for name, appliance_id in appliance_of.items()}
-
-    def truth_of(event: Event) -> TruthEvent | None:
-        return _closest_truth(all_truth, truth_times, event.t, event.dp, tolerance)
-
     columns = [
         (name, truth, estimate, per_appliance[name]["threshold_w"])
         for name, (truth, estimate) in sliced.items()
@@ -666,13 +659,6 @@ def _hold_over(
 def _column(data: Dataset, name: str, rows: NDArray[np.int64]) -> FloatArray | None:
     column = data.mains.get(name)
     return None if column is None else column[rows]
-
-
-def _truth_change(
-    truth: list[TruthEvent], times: FloatArray, event: Event, tolerance: float
-) -> tuple[str, float] | None:
-    closest = _closest_truth(truth, times, event.t, event.dp, tolerance)
-    return None if closest is None else (closest.appliance, closest.dp)
 
 
 def _closest_truth(

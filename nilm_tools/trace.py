@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from custom_components.nilm.engine import Engine, Event, Update
+
+if TYPE_CHECKING:
+    # evaluate.py drives the trace (and imports this module).
+    from .evaluate import TruthEvent
 
 # Candidates shown per event, likeliest first.
 CANDIDATES_SHOWN = 3
@@ -41,8 +45,8 @@ class Trace:
         self,
         update: Update,
         engine: Engine,
-        names: dict[str, str],
-        truth_of: Callable[[Event], tuple[str, float] | None],
+        appliance_of: dict[str, str],
+        truth_of: Callable[[Event], TruthEvent | None],
         labeled: set[str],
     ) -> list[dict[str, Any]]:
         """One entry per event of this call inside the window (none for a call outside it).
@@ -50,12 +54,14 @@ class Trace:
         An event an earlier call reported and this one revised (an inrush settled, a load named late) is
         traced again, marked revised.
         """
-        revised = {event.id for event in update.revised}
         shown = [
             event for event in update.events + update.revised if self.start <= event.t <= self.end
         ]
         if not shown:
             return []
+        revised = {event.id for event in update.revised}
+        # Each labeled appliance by its column's name.
+        names = {appliance_id: column for column, appliance_id in appliance_of.items()}
 
         def name(appliance_id: str | None) -> str | None:
             if appliance_id is None or appliance_id not in engine.appliances:
@@ -84,8 +90,8 @@ class Trace:
                         [name(appliance_id), state, round(p, 3)]
                         for appliance_id, state, p in event.candidates[:CANDIDATES_SHOWN]
                     ],
-                    "truth": None if truth is None else truth[0],
-                    "truth_dp": None if truth is None else round(truth[1], 1),
+                    "truth": None if truth is None else truth.appliance,
+                    "truth_dp": None if truth is None else round(truth.dp, 1),
                     "labeled": event.id in labeled,
                     "revised": event.id in revised,
                     "on": on,
