@@ -152,6 +152,7 @@ async def _list_events(call: ServiceCall) -> ServiceResponse:
             {
                 "group_id": group.id,
                 "step": round(group.mean_dp, 1),
+                "reactive_step": None if group.mean_dq is None else round(group.mean_dq, 1),
                 "count": group.count,
                 "event_ids": list(group.event_ids),
             }

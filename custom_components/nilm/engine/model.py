@@ -87,6 +87,8 @@ class EventGroup:
     mean_dp: float
     count: int
     event_ids: tuple[str, ...]
+    # The members' mean reactive step, where every member's is known.
+    mean_dq: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
