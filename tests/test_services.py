@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -77,6 +78,11 @@ async def test_label_group(hass: HomeAssistant, feed: Any) -> None:
     assert group["count"] >= 2
     # The source sensor gives active power only: no reactive step to tell loads of one size apart.
     assert group["reactive_step"] is None
+    newest = max(
+        (e for e in listing["events"] if e["event_id"] in group["event_ids"]),
+        key=lambda e: datetime.fromisoformat(e["time"]),
+    )
+    assert group["last_time"] == newest["time"]
 
     result = await _call(
         hass, "label_group", {"group_id": group["group_id"], "appliance": "Kettle"}, response=True

@@ -72,6 +72,11 @@ def engine_config(hass: HomeAssistant, options: dict[str, Any]) -> EngineConfig:
     )
 
 
+def local_time(t: float) -> str:
+    """A Unix time as the local ISO time people and automations read."""
+    return dt_util.as_local(datetime.fromtimestamp(t, UTC)).isoformat()
+
+
 def describe_event(event: Event, appliances: Mapping[str, Appliance]) -> dict[str, Any]:
     """An event for people and automations: the label is the appliance's name (None if unknown)."""
 
@@ -81,7 +86,7 @@ def describe_event(event: Event, appliances: Mapping[str, Appliance]) -> dict[st
 
     return {
         "event_id": event.id,
-        "time": dt_util.as_local(datetime.fromtimestamp(event.t, UTC)).isoformat(),
+        "time": local_time(event.t),
         "kind": event.kind,
         "status": event.status,
         "step": round(event.dp, 1),

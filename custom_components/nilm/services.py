@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .const import DOMAIN
-from .coordinator import NilmConfigEntry, NilmCoordinator, describe_event
+from .coordinator import NilmConfigEntry, NilmCoordinator, describe_event, local_time
 from .engine import Appliance, NilmError
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -154,6 +154,7 @@ async def _list_events(call: ServiceCall) -> ServiceResponse:
                 "step": round(group.mean_dp, 1),
                 "reactive_step": None if group.mean_dq is None else round(group.mean_dq, 1),
                 "count": group.count,
+                "last_time": local_time(group.last_t),
                 "event_ids": list(group.event_ids),
             }
             for group in groups

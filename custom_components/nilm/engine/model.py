@@ -87,6 +87,8 @@ class EventGroup:
     mean_dp: float
     count: int
     event_ids: tuple[str, ...]
+    # When its newest member happened: what a user recalls a device by ("the washer ran at 14:30").
+    last_t: float
     # The members' mean reactive step, where every member's is known.
     mean_dq: float | None = None
 

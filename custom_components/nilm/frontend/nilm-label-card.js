@@ -14,7 +14,7 @@ const TEXTS = {
   en: {
     title: "Events to label",
     group: (id, step, count) => `Unknown device ${id}: about ${step}, seen ${count} times`,
-    groupDetail: "Label them all at once",
+    groupDetail: (last) => (last ? `Last seen ${last} · label them all at once` : "Label them all at once"),
     maybe: (name, pct) => `maybe ${name}, ${pct} %`,
     noMatch: "no known appliance matches",
     on: (step) => `Switched on ${step}`,
@@ -33,7 +33,7 @@ const TEXTS = {
   de: {
     title: "Zu benennende Ereignisse",
     group: (id, step, count) => `Unbekanntes Gerät ${id}: etwa ${step}, ${count}-mal gesehen`,
-    groupDetail: "Alle auf einmal benennen",
+    groupDetail: (last) => (last ? `Zuletzt ${last} · alle auf einmal benennen` : "Alle auf einmal benennen"),
     maybe: (name, pct) => `vielleicht ${name}, ${pct} %`,
     noMatch: "kein bekanntes Gerät passt",
     on: (step) => `Eingeschaltet ${step}`,
@@ -101,7 +101,8 @@ export function describe(item, language = "en") {
     return {
       key: `group:${item.group_id}`,
       title: t.group(item.group_id, formatStep(item.step, language), item.count),
-      detail: t.groupDetail,
+      // When it last happened is what a user recalls a device by ("the washer ran at 14:30").
+      detail: t.groupDetail(item.last_time ? clock(item.last_time) : ""),
       suggestion: "",
       ignorable: false,
     };
