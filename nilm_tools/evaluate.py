@@ -28,6 +28,7 @@ from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineCon
 from custom_components.nilm.engine.detector import Detector
 from custom_components.nilm.engine.state import MAX_NAME_LENGTH
 
+from .grouping_quality import format_groups, group_quality
 from .nilm_csv import DataError, Dataset, PowerArray, read_nilm_csv
 from .trace import Trace, format_trace
 
@@ -508,6 +509,8 @@ def evaluate(
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
+    # What a user would be offered to label next.
+    metrics["groups"] = group_quality(engine.groups(), engine.events("pending"), truth_of)
     if trace is not None:
         metrics["trace"] = traced
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
@@ -788,6 +791,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also print which appliance the engine named for each appliance's events",
     )
     parser.add_argument(
+        "--groups",
+        action="store_true",
+        help="also print how the events still unidentified at the end group (what a user labels next)",
+    )
+    parser.add_argument(
         "--trace",
         nargs=2,
         type=float,
@@ -813,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(metrics))
     if args.confusion:
         print(format_confusion(metrics))
+    if args.groups:
+        print(format_groups(metrics["groups"]))
     if args.trace is not None:
         print(format_trace(metrics["trace"]))
     if args.predictions:
