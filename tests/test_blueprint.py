@@ -4,14 +4,18 @@ event's candidates and labels the event from the answer."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint import Blueprint, BlueprintInputs
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -36,7 +40,13 @@ def _blueprint() -> Blueprint:
 def test_blueprint_loads_with_the_automation_blueprint_schema() -> None:
     blueprint = _blueprint()
     assert blueprint.validate() is None
-    assert set(blueprint.inputs) == {"notify_device", "min_step", "max_buttons", "answer_timeout"}
+    assert set(blueprint.inputs) == {
+        "notify_device",
+        "min_step",
+        "max_buttons",
+        "quiet_minutes",
+        "answer_timeout",
+    }
 
 
 def _nilm_event(**overrides: Any) -> dict[str, Any]:
@@ -154,7 +164,7 @@ async def test_new_appliance_takes_the_reply_and_ignore_ignores(
     device, client = phone
     labels: list[ServiceCall] = async_mock_service(hass, "nilm", "label_event")
     ignored: list[ServiceCall] = async_mock_service(hass, "nilm", "ignore_event")
-    await _automation(hass, device.id, max_buttons=0)
+    await _automation(hass, device.id, max_buttons=0, quiet_minutes=0)
 
     hass.bus.async_fire("nilm_event", _nilm_event(event_id="ev1", candidates=[]))
     hass.bus.async_fire("nilm_event", _nilm_event(event_id="ev2", kind="off", step=-60.0))
@@ -187,3 +197,30 @@ async def test_small_steps_and_other_events_do_not_notify(hass: HomeAssistant, p
     _answer(hass, notification["data"]["actions"][-1]["action"])
     await hass.async_block_till_done()
     assert [call.data["event_id"] for call in ignored] == ["big"]
+
+
+async def test_a_quiet_time_holds_back_the_next_notifications(
+    hass: HomeAssistant, phone: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """A wash's dozens of events ask once; after the quiet time the next event asks again."""
+    device, client = phone
+    await _automation(hass, device.id, quiet_minutes=10)
+
+    async def asked(event_id: str) -> bool:
+        """Fire an event and let its trigger run to its conditions: did its actions (the question) start?
+
+        No async_block_till_done: it would wait with the runs, which wait for answers.
+        """
+        hass.bus.async_fire("nilm_event", _nilm_event(event_id=event_id))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        last = hass.states.get("automation.nilm").attributes["last_triggered"]
+        return bool(last == dt_util.utcnow())
+
+    assert await asked("drum1")
+    assert (await client.receive_json(timeout=5))["event"]["data"]["tag"] == "nilm-drum1"
+    # The clock jumps from here, which the phone's socket does not outlive: the automation tells what it asked.
+    freezer.tick(timedelta(minutes=9))
+    assert not await asked("drum2")
+    freezer.tick(timedelta(minutes=2))
+    assert await asked("drum3")
