@@ -78,11 +78,11 @@ async def test_label_group(hass: HomeAssistant, feed: Any) -> None:
     assert group["count"] >= 2
     # The source sensor gives active power only: no reactive step to tell loads of one size apart.
     assert group["reactive_step"] is None
-    newest = max(
-        (e for e in listing["events"] if e["event_id"] in group["event_ids"]),
-        key=lambda e: datetime.fromisoformat(e["time"]),
+    times = sorted(
+        (e["time"] for e in listing["events"] if e["event_id"] in group["event_ids"]),
+        key=datetime.fromisoformat,
     )
-    assert group["last_time"] == newest["time"]
+    assert (group["first_time"], group["last_time"]) == (times[0], times[-1])
 
     result = await _call(
         hass, "label_group", {"group_id": group["group_id"], "appliance": "Kettle"}, response=True

@@ -154,6 +154,7 @@ async def _list_events(call: ServiceCall) -> ServiceResponse:
                 "step": round(group.mean_dp, 1),
                 "reactive_step": None if group.mean_dq is None else round(group.mean_dq, 1),
                 "count": group.count,
+                "first_time": local_time(group.first_t),
                 "last_time": local_time(group.last_t),
                 "event_ids": list(group.event_ids),
             }

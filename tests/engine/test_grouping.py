@@ -29,7 +29,7 @@ def test_similar_steps_group_and_kinds_stay_apart() -> None:
     assert [(g.count, round(g.mean_dp)) for g in groups] == [(3, 1202), (1, -1190), (1, 300)]
     assert groups[0].id == "ge1"
     assert groups[0].event_ids == ("e1", "e2", "e4")
-    assert groups[0].last_t == 4.0
+    assert (groups[0].first_t, groups[0].last_t) == (1.0, 4.0)
 
 
 def test_group_id_is_stable_as_events_join() -> None:

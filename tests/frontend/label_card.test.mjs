@@ -21,7 +21,14 @@ const FRIDGE_OFF = { event_id: "e9", time: "2026-11-30T08:02:00+01:00", kind: "o
 const LISTING = {
   events: [KETTLE_ON, FRIDGE_OFF, { ...KETTLE_ON, event_id: "e3", time: "2026-11-30T06:00:00+01:00" }],
   groups: [
-    { group_id: "g1", step: 1204.9, count: 14, last_time: "2026-11-30T07:45:00+01:00", event_ids: ["e3", "e20"] },
+    {
+      group_id: "g1",
+      step: 1204.9,
+      count: 14,
+      first_time: "2026-11-30T07:10:00+01:00",
+      last_time: "2026-11-30T07:45:00+01:00",
+      event_ids: ["e3", "e20"],
+    },
     { group_id: "g2", step: 60, count: 1, event_ids: ["e21"] },
   ],
   appliances: ["Washer", "Kettle"],
@@ -89,8 +96,11 @@ test("an event shows its step, time and best guess; a group its size and count",
   const group = describe(LISTING.groups[0]);
   assert.equal(group.title, "Unknown device g1: about +1.2 kW, seen 14 times");
   // When it was last seen, in the browser's zone: what the user recalls the device by.
-  assert.match(group.detail, /^Last seen 2026-11-30 \d\d:\d\d · label them all at once$/);
+  assert.match(group.detail, /^Seen 2026-11-30 \d\d:10 – \d\d:45 · label them all at once$/);
   assert.equal(describe(LISTING.groups[1]).detail, "Label them all at once");
+  // Over days, both dates; a listing without times says only what to do.
+  const days = describe({ ...LISTING.groups[0], last_time: "2026-12-02T07:45:00+01:00" });
+  assert.match(days.detail, /^Seen 2026-11-30 \d\d:10 – 2026-12-0[12] \d\d:45 · /);
   assert.equal(group.ignorable, false);
 });
 
@@ -192,7 +202,7 @@ test("the card speaks the user's language where the integration is translated, E
   assert.equal(describe(KETTLE_ON, "de").title, "Eingeschaltet +2,0 kW");
   assert.match(describe(KETTLE_ON, "de").detail, /vielleicht Kettle, 32 %/);
   assert.equal(describe(LISTING.groups[0], "de").title, "Unbekanntes Gerät g1: etwa +1,2 kW, 14-mal gesehen");
-  assert.match(describe(LISTING.groups[0], "de").detail, /^Zuletzt 2026-11-30 \d\d:\d\d · alle auf einmal benennen$/);
+  assert.match(describe(LISTING.groups[0], "de").detail, /^Gesehen 2026-11-30 \d\d:10 – \d\d:45 · alle auf einmal benennen$/);
   const controller = new LabelController({}, () => {});
   controller.hass = { ...fakeHass({ list_events: LISTING }), language: "de" };
   await controller.label(KETTLE_ON, " ", "");

@@ -75,6 +75,7 @@ def _group(cluster: list[Event]) -> EventGroup:
         mean_dp=sum(e.dp for e in cluster) / len(cluster),
         count=len(cluster),
         event_ids=tuple(e.id for e in ordered),
+        first_t=ordered[0].t,
         last_t=ordered[-1].t,
         mean_dq=sum(reactive) / len(reactive) if len(reactive) == len(cluster) else None,
     )

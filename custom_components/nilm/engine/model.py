@@ -87,7 +87,9 @@ class EventGroup:
     mean_dp: float
     count: int
     event_ids: tuple[str, ...]
-    # When its newest member happened: what a user recalls a device by ("the washer ran at 14:30").
+    # When its oldest and newest members happened: what a user recalls a device by ("the washer ran from
+    # 10:00 to 11:30"; a fridge all day).
+    first_t: float
     last_t: float
     # The members' mean reactive step, where every member's is known.
     mean_dq: float | None = None

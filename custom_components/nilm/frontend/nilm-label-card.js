@@ -14,7 +14,7 @@ const TEXTS = {
   en: {
     title: "Events to label",
     group: (id, step, count) => `Unknown device ${id}: about ${step}, seen ${count} times`,
-    groupDetail: (last) => (last ? `Last seen ${last} · label them all at once` : "Label them all at once"),
+    groupDetail: (seen) => (seen ? `Seen ${seen} · label them all at once` : "Label them all at once"),
     maybe: (name, pct) => `maybe ${name}, ${pct} %`,
     noMatch: "no known appliance matches",
     on: (step) => `Switched on ${step}`,
@@ -33,7 +33,7 @@ const TEXTS = {
   de: {
     title: "Zu benennende Ereignisse",
     group: (id, step, count) => `Unbekanntes Gerät ${id}: etwa ${step}, ${count}-mal gesehen`,
-    groupDetail: (last) => (last ? `Zuletzt ${last} · alle auf einmal benennen` : "Alle auf einmal benennen"),
+    groupDetail: (seen) => (seen ? `Gesehen ${seen} · alle auf einmal benennen` : "Alle auf einmal benennen"),
     maybe: (name, pct) => `vielleicht ${name}, ${pct} %`,
     noMatch: "kein bekanntes Gerät passt",
     on: (step) => `Eingeschaltet ${step}`,
@@ -94,6 +94,16 @@ function clock(iso) {
   return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
+/** When a group's events happened: "2026-11-30 07:10 – 08:45", the second date only where it differs. */
+function seenBetween(first, last) {
+  const [from, to] = [clock(first), clock(last)];
+  if (!from || !to) {
+    return from || to;
+  }
+  const [fromDay, toDay] = [from.slice(0, 10), to.slice(0, 10)];
+  return `${from} – ${fromDay === toDay ? to.slice(11) : to}`;
+}
+
 /** What the card shows for one event or group, and the appliance it suggests. */
 export function describe(item, language = "en") {
   const t = texts(language);
@@ -101,8 +111,8 @@ export function describe(item, language = "en") {
     return {
       key: `group:${item.group_id}`,
       title: t.group(item.group_id, formatStep(item.step, language), item.count),
-      // When it last happened is what a user recalls a device by ("the washer ran at 14:30").
-      detail: t.groupDetail(item.last_time ? clock(item.last_time) : ""),
+      // When it happened is what a user recalls a device by: a wash from 10:00 to 11:30, a fridge all day.
+      detail: t.groupDetail(seenBetween(item.first_time, item.last_time)),
       suggestion: "",
       ignorable: false,
     };
