@@ -101,6 +101,8 @@ test("an event shows its step, time and best guess; a group its size and count",
   // Over days, both dates; a listing without times says only what to do.
   const days = describe({ ...LISTING.groups[0], last_time: "2026-12-02T07:45:00+01:00" });
   assert.match(days.detail, /^Seen 2026-11-30 \d\d:10 – 2026-12-0[12] \d\d:45 · /);
+  const minute = describe({ ...LISTING.groups[0], first_time: "2026-11-30T07:45:10+01:00" });
+  assert.match(minute.detail, /^Seen 2026-11-30 \d\d:45 · /);
   assert.equal(group.ignorable, false);
 });
 

@@ -97,7 +97,7 @@ function clock(iso) {
 /** When a group's events happened: "2026-11-30 07:10 – 08:45", the second date only where it differs. */
 function seenBetween(first, last) {
   const [from, to] = [clock(first), clock(last)];
-  if (!from || !to) {
+  if (!from || !to || from === to) {
     return from || to;
   }
   const [fromDay, toDay] = [from.slice(0, 10), to.slice(0, 10)];
