@@ -92,6 +92,30 @@ async def test_label_group(hass: HomeAssistant, feed: Any) -> None:
 
 
 @pytest.mark.usefixtures("init_integration")
+async def test_label_group_within_a_time_window(hass: HomeAssistant, feed: Any) -> None:
+    """Only the group's events between start and end are labeled; a time without zone is the home's."""
+    await feed(KETTLE_CYCLE * 3)
+    listing = await _call(hass, "list_events", {}, response=True)
+    group = next(g for g in listing["groups"] if g["step"] > 0)
+    times = sorted(
+        (e["time"] for e in listing["events"] if e["event_id"] in group["event_ids"]),
+        key=datetime.fromisoformat,
+    )
+    assert len(times) == 3
+    # The second ON as the home's local time without its offset, the third with it.
+    start = datetime.fromisoformat(times[1]).replace(tzinfo=None).isoformat()
+    result = await _call(
+        hass,
+        "label_group",
+        {"group_id": group["group_id"], "appliance": "Kettle", "start": start, "end": times[2]},
+        response=True,
+    )
+    assert result == {"labeled": 2}
+    labeled = await _call(hass, "list_events", {"kind": "labeled"}, response=True)
+    assert sorted((e["time"] for e in labeled["events"]), key=datetime.fromisoformat) == times[1:]
+
+
+@pytest.mark.usefixtures("init_integration")
 async def test_appliance_management(
     hass: HomeAssistant, device_registry: dr.DeviceRegistry, entity_registry: er.EntityRegistry
 ) -> None:

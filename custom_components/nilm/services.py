@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from functools import partial
 from typing import Any, cast
 
@@ -25,6 +26,8 @@ from .engine import Appliance, NilmError
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_EVENT_ID = "event_id"
 ATTR_GROUP_ID = "group_id"
+ATTR_START = "start"
+ATTR_END = "end"
 ATTR_APPLIANCE = "appliance"
 ATTR_STATE = "state"
 ATTR_KIND = "kind"
@@ -52,6 +55,8 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Required(ATTR_GROUP_ID): cv.string,
             vol.Required(ATTR_APPLIANCE): _NAME,
             vol.Optional(ATTR_STATE): _NAME,
+            vol.Optional(ATTR_START): cv.datetime,
+            vol.Optional(ATTR_END): cv.datetime,
         }
     ),
     "ignore_event": vol.Schema({**_ENTRY, vol.Required(ATTR_EVENT_ID): cv.string}),
@@ -127,8 +132,19 @@ async def _label_group(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_GROUP_ID],
         call.data[ATTR_APPLIANCE],
         call.data.get(ATTR_STATE),
+        _timestamp(call.data.get(ATTR_START)),
+        _timestamp(call.data.get(ATTR_END)),
     )
     return {"labeled": count}
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    """A time the user gave (without a zone: Home Assistant's) as Unix time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return value.timestamp()
 
 
 async def _ignore_event(call: ServiceCall) -> None:

@@ -173,6 +173,25 @@ def test_unknown_step_stays_unidentified_and_groups() -> None:
     assert err.value.key == "unknown_group"
 
 
+def test_a_group_is_labeled_within_a_time_window() -> None:
+    """Of a group of one size, only the events the user names by their time: the morning's, not the evening's."""
+    engine = Engine()
+    segments = [(100, 20)]
+    for _ in range(4):
+        segments += [(1300, 20), (100, 20)]
+    t, p, _ = levels(*segments)
+    engine.feed_arrays(t, p)
+    on_group = next(g for g in engine.groups() if g.mean_dp > 0)
+    ons = sorted(engine.event_log.get(event_id).t for event_id in on_group.event_ids)
+    assert engine.label_group(on_group.id, "dryer", since=ons[1], until=ons[2]) == 2
+    labeled = sorted(e.t for e in engine.events("labeled"))
+    assert labeled == ons[1:3]
+    # What is left of the group stays to be named; a window holding none of it names nothing.
+    rest = next(g for g in engine.groups() if g.mean_dp > 0)
+    assert rest.count == 2
+    assert engine.label_group(rest.id, "dryer", until=ons[0] - 1.0) == 0
+
+
 def test_multi_state_appliance_learns_levels_from_plain_labels() -> None:
     """Labels without a state on steps of very different size become separate states of one appliance."""
     engine = Engine()

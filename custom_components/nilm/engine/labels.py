@@ -243,14 +243,29 @@ class Labeling(HiddenEdges):
             number += 1
         return f"{DEFAULT_STATE} {number}"
 
-    def label_group(self, group_id: str, appliance: str, state: str | None = None) -> int:
-        """Label every event of a group of similar unidentified events; returns how many."""
+    def label_group(
+        self,
+        group_id: str,
+        appliance: str,
+        state: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """Label the events of a group of similar unidentified events; returns how many.
+
+        `since` / `until` keep to the group's events in that time (a group of one size may hold two appliances:
+        the washer's drum in the morning, the TV's dims in the evening).
+        """
         group = next((g for g in self.groups() if g.id == group_id), None)
         if group is None:
             raise UnknownGroupError(f"no group {group_id!r}")
-        for event_id in group.event_ids:
-            self.label_event(event_id, appliance, state)
-        return group.count
+        events = [self.event_log.get(event_id) for event_id in group.event_ids]
+        chosen = [
+            e for e in events if (since is None or e.t >= since) and (until is None or e.t <= until)
+        ]
+        for event in chosen:
+            self.label_event(event.id, appliance, state)
+        return len(chosen)
 
     def ignore_event(self, event_id: str) -> None:
         """The user says this event is nothing to learn from."""
