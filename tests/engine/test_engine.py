@@ -156,13 +156,19 @@ def test_off_pairs_with_the_on_even_when_never_labeled() -> None:
     assert not engine.snapshot().appliances[lamp.id].on
 
 
-def test_unknown_step_stays_unidentified_and_groups() -> None:
+def _four_unknown_runs() -> Engine:
+    """An engine that saw a 1,200 W load nobody named run four times."""
     engine = Engine()
     segments = [(100, 20)]
     for _ in range(4):
         segments += [(1300, 20), (100, 20)]
     t, p, _ = levels(*segments)
     engine.feed_arrays(t, p)
+    return engine
+
+
+def test_unknown_step_stays_unidentified_and_groups() -> None:
+    engine = _four_unknown_runs()
     groups = engine.groups()
     assert sorted(g.count for g in groups) == [4, 4]
     on_group = next(g for g in groups if g.mean_dp > 0)
@@ -175,12 +181,7 @@ def test_unknown_step_stays_unidentified_and_groups() -> None:
 
 def test_a_group_is_labeled_within_a_time_window() -> None:
     """Of a group of one size, only the events the user names by their time: the morning's, not the evening's."""
-    engine = Engine()
-    segments = [(100, 20)]
-    for _ in range(4):
-        segments += [(1300, 20), (100, 20)]
-    t, p, _ = levels(*segments)
-    engine.feed_arrays(t, p)
+    engine = _four_unknown_runs()
     on_group = next(g for g in engine.groups() if g.mean_dp > 0)
     ons = sorted(engine.event_log.get(event_id).t for event_id in on_group.event_ids)
     assert engine.label_group(on_group.id, "dryer", since=ons[1], until=ons[2]) == 2
