@@ -132,19 +132,14 @@ async def _label_group(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_GROUP_ID],
         call.data[ATTR_APPLIANCE],
         call.data.get(ATTR_STATE),
-        _timestamp(call.data.get(ATTR_START)),
-        _timestamp(call.data.get(ATTR_END)),
+        *(_timestamp(call.data.get(key)) for key in (ATTR_START, ATTR_END)),
     )
     return {"labeled": count}
 
 
 def _timestamp(value: datetime | None) -> float | None:
-    """A time the user gave (without a zone: Home Assistant's) as Unix time."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    return value.timestamp()
+    """A time the user gave as Unix time; one without a zone is in Home Assistant's (as `as_utc` reads it)."""
+    return None if value is None else dt_util.as_utc(value).timestamp()
 
 
 async def _ignore_event(call: ServiceCall) -> None:

@@ -30,7 +30,7 @@ def group_events(events: Iterable[Event]) -> list[EventGroup]:
         cluster: list[Event] = []
         for event in members:
             if cluster:
-                center = sum(abs(e.dp) for e in cluster) / len(cluster)
+                center = _size(cluster)
                 if abs(abs(event.dp) - center) > RELATIVE_TOLERANCE * center + FLOOR_W:
                     groups += _by_reactive_step(cluster)
                     cluster = []
@@ -46,11 +46,15 @@ def _by_reactive_step(cluster: list[Event]) -> list[EventGroup]:
     reactive = {e.id: e.dq for e in cluster if e.dq is not None}
     if len(reactive) < len(cluster):
         return [_group(cluster)]
-    size = sum(abs(e.dp) for e in cluster) / len(cluster)
     ordered = sorted(cluster, key=lambda e: reactive[e.id])
     values = [reactive[e.id] for e in ordered]
-    gap = max(REACTIVE_GAP_VAR, REACTIVE_GAP_SHARE * size)
+    gap = max(REACTIVE_GAP_VAR, REACTIVE_GAP_SHARE * _size(cluster))
     return [_group(part) for part in _split_at_gaps(ordered, values, gap)]
+
+
+def _size(cluster: list[Event]) -> float:
+    """The steps' mean size (|dP|)."""
+    return sum(abs(e.dp) for e in cluster) / len(cluster)
 
 
 def _split_at_gaps(ordered: list[Event], values: list[float], gap: float) -> list[list[Event]]:
