@@ -235,33 +235,98 @@ def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> d
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class NamedSwitches:
+    """What the test period's events said, for charging false runs: ONs and OFFs named each appliance.
+
+    `ons`: per appliance, (time, the appliance whose change the ground truth shows there, "none" if no
+    appliance's) in time order. `offs`: per appliance, the times of OFFs named it. `times`: every event's
+    time, sorted.
+    """
+
+    ons: dict[str, list[tuple[float, str]]]
+    offs: dict[str, FloatArray]
+    times: FloatArray
+
+
 def false_rows(
     columns: Iterable[tuple[str, PowerArray, PowerArray, float]],
     t: FloatArray,
-    starts: dict[str, list[tuple[float, str]]],
+    switches: NamedSwitches,
 ) -> dict[str, Any]:
-    """Per appliance, the rows it was estimated ON while OFF in truth, and whose ON started each such run.
+    """Per appliance, the rows it was estimated ON while OFF in truth: whose ON started each run, what ended it.
 
-    `columns` as for `lost_rows`, over the rows at times `t`. `starts`: per appliance, the test period's ONs
-    named it, as (time, the appliance whose change the ground truth shows there, "none" if no appliance's)
-    in time order. A false run is charged to the last of them at or before its first row: another
-    appliance's ON taken for this one, or its own ON whose OFF was missed. Runs with no ON before them
-    (switched on in the labeling period) count as "earlier".
+    `columns` as for `lost_rows`, over the rows at times `t`. A false run is charged to the last ON named the
+    appliance at or before its first row: another appliance's ON taken for this one, or its own ON whose OFF
+    was missed. Runs with no ON before them (switched on in the labeling period) count as "earlier". Each
+    run's end (`ended_by`), where the estimate next falls to nothing: "its OFF" (an OFF named it since the
+    row before), "another event" (an event of something else: at each step the tracker checks what runs
+    against the mains), "no event" (a deadline: its timeout, or its run handed to a look-alike), or "test end";
+    or, in the row after it, "truly on" (the appliance came on) or "truth missing".
     """
     result: dict[str, Any] = {}
     for name, truth, estimate, threshold in columns:
         rows = np.flatnonzero(_wrongly_on(truth, estimate, threshold))
         by_source: Counter[str] = Counter()
+        by_end: Counter[str] = Counter()
         if rows.size:
             first = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) > 1)
             lengths = np.diff(np.append(first, rows.size))
-            ons = starts.get(name, [])
+            ons = switches.ons.get(name, [])
             times = np.array([on_t for on_t, _ in ons])
+            ends = _RunEnds(t, truth, estimate, threshold, switches.offs.get(name), switches.times)
             for k, length in zip(rows[first].tolist(), lengths.tolist(), strict=True):
                 j = int(np.searchsorted(times, t[k], side="right")) - 1
                 by_source[ons[j][1] if j >= 0 else "earlier"] += length
-        result[name] = {"false": int(rows.size), "started_by": dict(by_source.most_common())}
+                by_end[ends.after(k + length)] += length
+        result[name] = {
+            "false": int(rows.size),
+            "started_by": dict(by_source.most_common()),
+            "ended_by": dict(by_end.most_common()),
+        }
     return result
+
+
+class _RunEnds:
+    """What ended an appliance's false runs, from the row after each (see `false_rows`)."""
+
+    def __init__(
+        self,
+        t: FloatArray,
+        truth: PowerArray,
+        estimate: PowerArray,
+        threshold: float,
+        offs: FloatArray | None,
+        times: FloatArray,
+    ) -> None:
+        """The appliance's rows, and the events that may have ended it."""
+        self.t, self.truth, self.estimate, self.threshold = t, truth, estimate, threshold
+        self.offs = np.empty(0) if offs is None else offs
+        self.times = times
+        # Where the estimate has the appliance off: a run that only fell under the threshold (a smaller
+        # state of it, or its share of a mains that held less than all that runs) ends at the next of them.
+        self.off_rows = np.flatnonzero(estimate <= 0.0)
+
+    def after(self, row: int) -> str:
+        """What ended the false run before this row."""
+        if row < self.t.size and not np.isfinite(self.truth[row]):
+            return "truth missing"
+        if row < self.t.size and self.estimate[row] >= self.threshold:
+            return "truly on"
+        k = int(np.searchsorted(self.off_rows, row))
+        if k == self.off_rows.size:
+            return "test end"
+        end = int(self.off_rows[k])
+        # An event's estimate holds from its own row (the fixed-lag estimate): it came since the row before.
+        if _between(self.offs, self.t[end - 1], self.t[end]):
+            return "its OFF"
+        return "another event" if _between(self.times, self.t[end - 1], self.t[end]) else "no event"
+
+
+def _between(times: FloatArray, start: float, end: float) -> bool:
+    """Whether any of these sorted times lies in (start, end]."""
+    found = np.searchsorted(times, [start, end], side="right")
+    return bool(found[1] > found[0])
 
 
 def _wrongly_on(truth: PowerArray, estimate: PowerArray, threshold: float) -> NDArray[np.bool_]:
@@ -270,21 +335,30 @@ def _wrongly_on(truth: PowerArray, estimate: PowerArray, threshold: float) -> ND
     return wrong
 
 
-def named_ons(
+def named_switches(
     events: list[Event],
     names: dict[str, str],
     truth_of: Callable[[Event], TruthEvent | None],
-) -> dict[str, list[tuple[float, str]]]:
-    """Per appliance column, the ONs named it in time order: (time, the column the ground truth shows)."""
+) -> NamedSwitches:
+    """The test period's ONs and OFFs per appliance column, and when any event happened."""
     ons: dict[str, list[tuple[float, str]]] = {}
+    offs: dict[str, list[float]] = {}
     for event in events:
         named = names.get(event.appliance_id or "")
-        if event.kind == "on" and event.status in ("identified", "labeled") and named is not None:
+        if event.status not in ("identified", "labeled") or named is None:
+            continue
+        if event.kind == "on":
             truth = truth_of(event)
             ons.setdefault(named, []).append(
                 (event.t, "none" if truth is None else truth.appliance)
             )
-    return ons
+        else:
+            offs.setdefault(named, []).append(event.t)
+    return NamedSwitches(
+        ons,
+        {name: np.sort(np.array(times)) for name, times in offs.items()},
+        np.sort(np.array([event.t for event in events], dtype=np.float64)),
+    )
 
 
 def in_macro(appliance: dict[str, Any]) -> bool:
@@ -504,7 +578,7 @@ def evaluate(
         "identification": identification(test_events, names, truth_of),
         "appliances": per_appliance,
         "lost_rows": lost_rows(columns),
-        "false_rows": false_rows(columns, t_scored, named_ons(test_events, names, truth_of)),
+        "false_rows": false_rows(columns, t_scored, named_switches(test_events, names, truth_of)),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
@@ -632,6 +706,8 @@ def format_confusion(metrics: dict[str, Any]) -> str:
         "rows falsely ON (OFF in truth) -> whose ON started them (its own: its OFF was missed)"
     )
     lines += _row_counts(metrics["false_rows"], "false", "started_by", "<-")
+    lines.append("rows falsely ON -> what ended their runs (no event: a timeout or a hand-over)")
+    lines += _row_counts(metrics["false_rows"], "false", "ended_by", "->")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from nilm_tools import evaluate, nilm_csv
 from nilm_tools.evaluate import (
     DataError,
     LabelChances,
+    NamedSwitches,
     TruthEvent,
     appliance_metrics,
     false_rows,
@@ -23,6 +24,7 @@ from nilm_tools.evaluate import (
     lost_rows,
     main,
     match_one_to_one,
+    named_switches,
     prf,
     read_nilm_csv,
     truth_events,
@@ -294,6 +296,10 @@ def test_confusion_shows_what_each_appliance_was_named(
     false = json.loads(out.read_text())["false_rows"]
     assert set(false) == {"kettle", "lamp"}
     assert f"  lamp{'':<18}{false['lamp']['false']:>8,} rows" in printed
+    assert "rows falsely ON -> what ended their runs" in printed
+    for row in false.values():
+        # Every false run is charged once to an ON and once to an end.
+        assert sum(row["started_by"].values()) == sum(row["ended_by"].values()) == row["false"]
 
 
 def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
@@ -336,25 +342,64 @@ def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
     }
 
 
-def test_false_rows_are_charged_to_the_on_that_started_them() -> None:
+def test_false_rows_are_charged_to_the_on_that_started_them_and_to_what_ended_them() -> None:
     t = np.arange(10.0)
+    nan = math.nan
     truth = {
-        "lamp": np.array([0.0, 0.0, 0.0, 0.0, 40.0, 40.0, 0.0, 0.0, math.nan, 0.0]),
+        "lamp": np.array([0.0, 0.0, 0.0, 0.0, 40.0, 40.0, 0.0, 0.0, nan, 0.0]),
         "kettle": np.zeros(10),
+        "tv": np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 100.0, 100.0, 100.0, 0.0]),
+        "fridge": np.zeros(10),
+        "heater": np.zeros(10),
     }
     estimate = {
-        # The lamp: falsely on in rows 1-2 (a TV's ON taken for it at t=1), truly on in rows 4-5, then kept
-        # on in rows 6-7 past its OFF (row 8 is unknown, row 9 falsely on again).
+        # The lamp: falsely on in rows 1-2 (a TV's ON taken for it at t=1) until its OFF at t=3, truly on
+        # in rows 4-5, then kept on in rows 6-7 past its OFF (row 8 is unknown, row 9 falsely on again
+        # to the end of the test).
         "lamp": np.array([0.0, 40.0, 40.0, 0.0, 40.0, 40.0, 40.0, 40.0, 40.0, 40.0]),
-        # The kettle: falsely on from the start, before any ON named it.
+        # The kettle: falsely on from the start, before any ON named it; an event of something else at
+        # t=2 ended it (the mains no longer held it).
         "kettle": np.array([2000.0, 2000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+        # The TV: ended at the lamp's OFF (another event) in row 3; on in row 5 before it truly came on.
+        "tv": np.array([0.0, 80.0, 80.0, 0.0, 0.0, 80.0, 80.0, 80.0, 80.0, 0.0]),
+        # The fridge: falsely on in rows 5-6, then on at less than its threshold (a share of the mains)
+        # and falsely on again in row 8, one run its OFF at t=9 ended.
+        "fridge": np.array([0.0, 0.0, 0.0, 0.0, 0.0, 90.0, 90.0, 30.0, 90.0, 0.0]),
+        # The heater: falsely on in row 7 until a deadline (no event) in row 8.
+        "heater": np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 500.0, 0.0, 0.0]),
     }
-    starts = {"lamp": [(1.0, "tv"), (4.0, "lamp")], "kettle": [(5.0, "none")]}
-    columns = ((name, truth[name], estimate[name], 20.0) for name in truth)
-    assert false_rows(columns, t, starts) == {
-        "lamp": {"false": 5, "started_by": {"lamp": 3, "tv": 2}},
-        "kettle": {"false": 2, "started_by": {"earlier": 2}},
+    thresholds = {"lamp": 20.0, "kettle": 1000.0, "tv": 50.0, "fridge": 45.0, "heater": 250.0}
+    switches = NamedSwitches(
+        ons={"lamp": [(1.0, "tv"), (4.0, "lamp")], "kettle": [(5.0, "none")]},
+        offs={"lamp": np.array([3.0]), "fridge": np.array([9.0])},
+        times=np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+    )
+    columns = ((name, truth[name], estimate[name], thresholds[name]) for name in truth)
+    assert false_rows(columns, t, switches) == {
+        "lamp": {
+            "false": 5,
+            "started_by": {"lamp": 3, "tv": 2},
+            "ended_by": {"its OFF": 2, "truth missing": 2, "test end": 1},
+        },
+        "kettle": {"false": 2, "started_by": {"earlier": 2}, "ended_by": {"another event": 2}},
+        "tv": {
+            "false": 3,
+            "started_by": {"earlier": 3},
+            "ended_by": {"another event": 2, "truly on": 1},
+        },
+        "fridge": {"false": 3, "started_by": {"earlier": 3}, "ended_by": {"its OFF": 3}},
+        "heater": {"false": 1, "started_by": {"earlier": 1}, "ended_by": {"no event": 1}},
     }
+
+
+def test_named_switches_keep_the_named_ons_and_offs_and_every_event_time() -> None:
+    on = Event("e1", 10.0, 60.0, "on", status="identified", appliance_id="a1")
+    labeled_off = Event("e2", 30.0, -60.0, "off", status="labeled", appliance_id="a1")
+    unidentified = Event("e3", 20.0, 45.0, "on")
+    switches = named_switches([on, unidentified, labeled_off], {"a1": "lamp"}, lambda event: None)
+    assert switches.ons == {"lamp": [(10.0, "none")]}
+    assert switches.offs["lamp"].tolist() == [30.0]
+    assert switches.times.tolist() == [10.0, 20.0, 30.0]
 
 
 def test_identification_counts_unmatched_and_unidentified_events() -> None:
