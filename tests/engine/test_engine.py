@@ -1309,6 +1309,57 @@ def test_a_load_that_outlasts_its_state_within_a_multi_state_run_is_part_of_that
     assert view.state == "unlabeled"
 
 
+def _two_labeled_runs_and_a_dishwasher(
+    engine: Engine, power: float
+) -> tuple[Appliance, Appliance, float]:
+    """A load of this power labeled on two runs of a minute, and a dishwasher of two labeled states; returns
+    both and the time of the last sample fed."""
+    t, p, _ = levels(
+        (100, 20),
+        (100 + power, 60),
+        (100, 30),
+        (100 + power, 60),
+        (100, 30),
+        (250, 60),
+        (100, 30),
+        (180, 30),
+        (100, 30),
+    )
+    on1, off1, on2, off2, drum_on, _, pump_on, _ = engine.feed_arrays(t, p).events
+    for event in (on1, off1, on2, off2):
+        load = engine.label_event(event.id, "load")
+    dishwasher = engine.label_event(drum_on.id, "dishwasher", "drum")
+    engine.label_event(pump_on.id, "dishwasher", "pump")
+    return load, dishwasher, float(t[-1])
+
+
+@pytest.mark.parametrize(
+    ("power", "dishwasher_running", "handed"),
+    [(2000.0, True, True), (2000.0, False, False), (40.0, True, False)],
+)
+def test_an_element_that_outlasts_its_state_within_another_appliance_s_run_is_part_of_it(
+    power: float, dishwasher_running: bool, handed: bool
+) -> None:
+    """A dishwasher's heater taken for the kettle: once it outlasts the kettle's boils (1.1 times the longest)
+    while the dishwasher is in its run, it is the dishwasher's load, not at the kettle's timeout (300 s).
+    With no other appliance in its run a kettle boiling longer than it was labeled for stays the kettle, and
+    a small load (a TV's long evening) keeps its name."""
+    engine = Engine()
+    load, dishwasher, last = _two_labeled_runs_and_a_dishwasher(engine, power)
+    assert engine.runs.outrun_s((load.id, "on")) is not None
+    drum = 250.0 if dishwasher_running else 100.0
+    t, p, _ = levels((100, 20), (drum, 30), (drum + power, 100), t0=last + 1001)
+    assert engine.feed_arrays(t, p).events[-1].appliance_id == load.id
+    # 100 s into the run, past 1.1 times the load's longest labeled run of 60 s.
+    appliances = engine.snapshot().appliances
+    assert appliances[load.id].on is not handed
+    view = appliances[dishwasher.id]
+    assert view.on is dishwasher_running
+    if handed:
+        assert view.power_w == pytest.approx(150.0 + power, abs=20.0)
+        assert view.state == "unlabeled"
+
+
 def test_labeled_switches_keep_a_multi_state_appliance_in_its_run() -> None:
     """Phases labeled after the fact count like identified ones: an unlabeled spin soon after is the washer's."""
     engine = Engine()

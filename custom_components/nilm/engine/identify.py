@@ -79,18 +79,23 @@ class Identification(HiddenEdges):
         self._apply(event, best)
         return []
 
-    def _session_owner(self, t: float) -> str | None:
+    def _session_owner(self, t: float, besides: str | None = None) -> str | None:
         """The appliance an unidentified ON is most likely part of, if one stands out.
 
         A multi-state appliance in its run (a state on, or one switched in the last SESSION_S) goes
         through phases the user may not have labeled (a washer's spin after its labeled heater and drum);
-        when it is the only one running, an ON no signature claims is taken as one of them.
+        when it is the only one running (other than `besides`), an ON no signature claims is taken as one
+        of them.
         """
+        owners = self._in_their_runs(t) - {besides}
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    def _in_their_runs(self, t: float) -> set[str]:
+        """The multi-state appliances in their run at t: a state on, or one switched in the last SESSION_S."""
         recent = {c.appliance_id for c in self.tracker.active.values()}
         recent |= {a for a, last in self.last_switch.items() if t - last <= SESSION_S}
         learned = Counter(appliance_id for appliance_id, _ in self.signatures)
-        owners = [a for a in recent if learned[a] > 1]
-        return owners[0] if len(owners) == 1 else None
+        return {a for a in recent if learned[a] > 1}
 
     def _options(self, event: Event) -> tuple[list[Option], Pairs | None]:
         """What may explain an event: any state for an ON; for an OFF, what is on (alone or in pairs).

@@ -106,6 +106,17 @@ class Tracker:
         while len(self.unknown) > MAX_UNKNOWN_LOADS:
             del self.unknown[next(iter(self.unknown))]
 
+    def to_unknown(self, key: StateKey, owner: str | None = None) -> Component:
+        """A running state that is not that state, while something of its size still runs: an unknown load.
+
+        It goes on as part of `owner`'s run, if given. Returns the state's component.
+        """
+        component = self.active.pop(key)
+        self._add_unknown(
+            replace(component, appliance_id=UNKNOWN, state=component.event_id, owner=owner)
+        )
+        return component
+
     def switch_off(
         self, keys: list[StateKey], t: float, event_id: str, *, confirmed: bool = False
     ) -> list[Component]:
@@ -243,14 +254,12 @@ class Tracker:
             gone = no_room(component.power_w, level_w, baseload_w)
             if not gone and t - component.since <= self._limit(key, component):
                 continue
-            stale.append(component)
-            del self.active[key]
-            if not gone:
+            if gone:
+                stale.append(self.active.pop(key))
+            else:
                 # Far longer than this state ever ran, yet the mains still holds it: another load of the
                 # same size (a washer's heater taken for the kettle), whose OFF must not end a kettle.
-                self._add_unknown(
-                    replace(component, appliance_id=UNKNOWN, state=component.event_id)
-                )
+                stale.append(self.to_unknown(key))
         if level_w is not None:
             stale += self._overcommitted(level_w - baseload_w)
         for event_id, load in list(self.unknown.items()):
