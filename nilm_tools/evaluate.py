@@ -210,19 +210,37 @@ def switchings(
     return ups, downs
 
 
-def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> dict[str, Any]:
-    """Per appliance, the rows it lost (ON in truth, OFF in the estimate) and who took them.
+def lost_rows(
+    columns: Iterable[tuple[str, PowerArray, PowerArray, float]],
+    t: FloatArray,
+    switches: NamedSwitches,
+) -> dict[str, Any]:
+    """Per appliance, the rows it lost (ON in truth, OFF in the estimate), who took them, how each run began.
 
-    `columns`: (appliance, truth, estimate, the state metric's ON threshold) over the same rows, taken one
-    at a time (only their ON masks are kept). `taken_by` counts, per other appliance, the lost rows in
-    which that one was estimated ON while OFF in truth: the look-alike credited instead. A row whose truth
-    is missing is neither.
+    `columns`: (appliance, truth, estimate, the state metric's ON threshold) over the same rows at times `t`,
+    taken one at a time (only their ON masks are kept). `taken_by` counts, per other appliance, the lost rows
+    in which that one was estimated ON while OFF in truth: the look-alike credited instead. A row whose truth
+    is missing is neither. `began_by` charges each run of lost rows to how it began: "not followed" (the
+    appliance came on and the estimate did not: its ON missed or named another), or, where the estimate had
+    it on and let it go during the true run, as `false_rows` charges an end ("its OFF", "another event", "no
+    event", "below threshold"); "test start" if it was lost from the first row.
     """
     lost: dict[str, NDArray[np.bool_]] = {}
     false_on: dict[str, NDArray[np.bool_]] = {}
+    began: dict[str, Counter[str]] = {}
     for name, truth, estimate, threshold in columns:
         lost[name] = (truth >= threshold) & ~(estimate >= threshold)
         false_on[name] = _wrongly_on(truth, estimate, threshold)
+        falls = _Falls(t, estimate, switches.offs.get(name), switches.times)
+        began[name] = Counter()
+        for k, length in _runs(lost[name]):
+            if k == 0:
+                cause = "test start"
+            elif not truth[k - 1] >= threshold:
+                cause = "not followed"
+            else:
+                cause = falls.cause(k)
+            began[name][cause] += length
     result: dict[str, Any] = {}
     for name, rows in lost.items():
         taken = {
@@ -231,8 +249,19 @@ def lost_rows(columns: Iterable[tuple[str, PowerArray, PowerArray, float]]) -> d
         result[name] = {
             "lost": int(rows.sum()),
             "taken_by": dict(sorted(((o, n) for o, n in taken.items() if n), key=lambda i: -i[1])),
+            "began_by": dict(began[name].most_common()),
         }
     return result
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The runs of true rows of a mask: (first row, length)."""
+    rows = np.flatnonzero(mask)
+    if not rows.size:
+        return []
+    first = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) > 1)
+    lengths = np.diff(np.append(first, rows.size))
+    return list(zip(rows[first].tolist(), lengths.tolist(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,61 +295,69 @@ def false_rows(
     """
     result: dict[str, Any] = {}
     for name, truth, estimate, threshold in columns:
-        rows = np.flatnonzero(_wrongly_on(truth, estimate, threshold))
+        wrong = _wrongly_on(truth, estimate, threshold)
         by_source: Counter[str] = Counter()
         by_end: Counter[str] = Counter()
-        if rows.size:
-            first = np.flatnonzero(np.diff(rows, prepend=rows[0] - 2) > 1)
-            lengths = np.diff(np.append(first, rows.size))
-            ons = switches.ons.get(name, [])
-            times = np.array([on_t for on_t, _ in ons])
-            ends = _RunEnds(t, truth, estimate, threshold, switches.offs.get(name), switches.times)
-            for k, length in zip(rows[first].tolist(), lengths.tolist(), strict=True):
-                j = int(np.searchsorted(times, t[k], side="right")) - 1
-                by_source[ons[j][1] if j >= 0 else "earlier"] += length
-                by_end[ends.after(k + length)] += length
+        ons = switches.ons.get(name, [])
+        times = np.array([on_t for on_t, _ in ons])
+        falls = _Falls(t, estimate, switches.offs.get(name), switches.times)
+        for k, length in _runs(wrong):
+            j = int(np.searchsorted(times, t[k], side="right")) - 1
+            by_source[ons[j][1] if j >= 0 else "earlier"] += length
+            by_end[_run_end(k + length, truth, estimate, threshold, falls)] += length
         result[name] = {
-            "false": int(rows.size),
+            "false": int(wrong.sum()),
             "started_by": dict(by_source.most_common()),
             "ended_by": dict(by_end.most_common()),
         }
     return result
 
 
-class _RunEnds:
-    """What ended an appliance's false runs, from the row after each (see `false_rows`)."""
+def _run_end(
+    after: int, truth: PowerArray, estimate: PowerArray, threshold: float, falls: _Falls
+) -> str:
+    """What ended a false run, from the row after it (see `false_rows`).
+
+    A run that only fell under the threshold (a smaller state of it, or its share of a mains that held less
+    than all that runs) is followed to where the estimate ended it.
+    """
+    if after < truth.size and not np.isfinite(truth[after]):
+        return "truth missing"
+    if after < truth.size and estimate[after] >= threshold:
+        return "truly on"
+    end = falls.next_off(after)
+    return "test end" if end is None else falls.cause(end)
+
+
+class _Falls:
+    """What made an appliance's estimate fall at a row: an OFF named it, another event, or none."""
 
     def __init__(
-        self,
-        t: FloatArray,
-        truth: PowerArray,
-        estimate: PowerArray,
-        threshold: float,
-        offs: FloatArray | None,
-        times: FloatArray,
+        self, t: FloatArray, estimate: PowerArray, offs: FloatArray | None, times: FloatArray
     ) -> None:
-        """The appliance's rows, and the events that may have ended it."""
-        self.t, self.truth, self.estimate, self.threshold = t, truth, estimate, threshold
+        """The appliance's estimate over the rows at times `t`, and the events that may have moved it."""
+        self.t, self.estimate = t, estimate
         self.offs = np.empty(0) if offs is None else offs
         self.times = times
-        # Where the estimate has the appliance off: a run that only fell under the threshold (a smaller
-        # state of it, or its share of a mains that held less than all that runs) ends at the next of them.
         self.off_rows = np.flatnonzero(estimate <= 0.0)
 
-    def after(self, row: int) -> str:
-        """What ended the false run before this row."""
-        if row < self.t.size and not np.isfinite(self.truth[row]):
-            return "truth missing"
-        if row < self.t.size and self.estimate[row] >= self.threshold:
-            return "truly on"
+    def next_off(self, row: int) -> int | None:
+        """The first row from this one where the estimate has the appliance off, if any."""
         k = int(np.searchsorted(self.off_rows, row))
-        if k == self.off_rows.size:
-            return "test end"
-        end = int(self.off_rows[k])
+        return None if k == self.off_rows.size else int(self.off_rows[k])
+
+    def cause(self, row: int) -> str:
+        """Why the estimate at this row is below what it was, the row before.
+
+        "below threshold" if it still has the appliance on, else the event since the row before ("its OFF",
+        "another event") or "no event".
+        """
+        if self.estimate[row] > 0.0:
+            return "below threshold"
         # An event's estimate holds from its own row (the fixed-lag estimate): it came since the row before.
-        if _between(self.offs, self.t[end - 1], self.t[end]):
+        if _between(self.offs, self.t[row - 1], self.t[row]):
             return "its OFF"
-        return "another event" if _between(self.times, self.t[end - 1], self.t[end]) else "no event"
+        return "another event" if _between(self.times, self.t[row - 1], self.t[row]) else "no event"
 
 
 def _between(times: FloatArray, start: float, end: float) -> bool:
@@ -562,6 +599,7 @@ def evaluate(
         for key in ("state_f1", "switch_f1", "nep", "energy_ratio")
     }
     names = {appliance_id: name for name, appliance_id in appliance_of.items()}
+    switches = named_switches(test_events, names, truth_of)
     columns = [
         (name, truth, estimate, per_appliance[name]["threshold_w"])
         for name, (truth, estimate) in sliced.items()
@@ -577,8 +615,8 @@ def evaluate(
         "events": {**events, "true": len(truth_test), "detected": len(pred)},
         "identification": identification(test_events, names, truth_of),
         "appliances": per_appliance,
-        "lost_rows": lost_rows(columns),
-        "false_rows": false_rows(columns, t_scored, named_switches(test_events, names, truth_of)),
+        "lost_rows": lost_rows(columns, t_scored, switches),
+        "false_rows": false_rows(columns, t_scored, switches),
         "macro": {**macro, "appliances": len(scored)},
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
@@ -702,6 +740,8 @@ def format_confusion(metrics: dict[str, Any]) -> str:
         "rows lost (ON in truth, OFF in the estimate) -> who was estimated ON wrongly in them"
     )
     lines += _row_counts(metrics["lost_rows"], "lost", "taken_by", "->")
+    lines.append("rows lost -> how their runs began (not followed: the ON missed or named another)")
+    lines += _row_counts(metrics["lost_rows"], "lost", "began_by", "->")
     lines.append(
         "rows falsely ON (OFF in truth) -> whose ON started them (its own: its OFF was missed)"
     )

@@ -293,6 +293,9 @@ def test_confusion_shows_what_each_appliance_was_named(
     lost = json.loads(out.read_text())["lost_rows"]
     assert set(lost) == {"kettle", "lamp"}
     assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
+    assert "rows lost -> how their runs began" in printed
+    for row in lost.values():
+        assert sum(row["began_by"].values()) == row["lost"]
     false = json.loads(out.read_text())["false_rows"]
     assert set(false) == {"kettle", "lamp"}
     assert f"  lamp{'':<18}{false['lamp']['false']:>8,} rows" in printed
@@ -319,26 +322,52 @@ def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
     assert "naming perfect (a diagnostic, not the contract)" in capsys.readouterr().out
 
 
-def test_lost_rows_name_the_look_alike_estimated_on_instead() -> None:
+def test_lost_rows_name_the_look_alike_estimated_on_instead_and_how_each_run_began() -> None:
     nan = math.nan
     truth = {
         "tv": np.array([60.0, 60.0, 60.0, 60.0, 0.0, nan]),
         "lamp": np.array([0.0, 0.0, 40.0, nan, 0.0, 0.0]),
         "fridge": np.array([0.0, 0.0, 0.0, 0.0, 90.0, 0.0]),
+        "heater": np.full(6, 500.0),
+        "pc": np.full(6, 80.0),
+        "kettle": np.array([0.0, 2000.0, 2000.0, 2000.0, 0.0, 0.0]),
     }
     estimate = {
-        # The TV is lost in rows 1-3; the lamp wrongly on in rows 1 and 4 (row 2 it is truly on, row 3
-        # unknown); the fridge wrongly on in row 3, and lost in row 4.
+        # The TV is lost in rows 1-3, from its OFF named at t=1; the lamp wrongly on in rows 1 and 4 (row 2
+        # it is truly on, row 3 unknown); the fridge wrongly on in row 3, and lost in row 4, its ON not
+        # followed.
         "tv": np.array([60.0, 0.0, 0.0, 0.0, 0.0, 60.0]),
         "lamp": np.array([0.0, 40.0, 40.0, 40.0, 40.0, 0.0]),
         "fridge": np.array([0.0, 0.0, 0.0, 90.0, 0.0, 0.0]),
+        # The heater: never estimated on, from the test's first row.
+        "heater": np.zeros(6),
+        # The PC: still on at less than its threshold in rows 1-2, then ended at another event at t=4.
+        "pc": np.array([80.0, 30.0, 30.0, 80.0, 0.0, 0.0]),
+        # The kettle: ended in row 3 by no event (its timeout).
+        "kettle": np.array([0.0, 2000.0, 2000.0, 0.0, 0.0, 0.0]),
     }
     # The state metric's thresholds: half the median of each truth's samples above 20 W.
-    thresholds = {"tv": 30.0, "lamp": 20.0, "fridge": 45.0}
-    assert lost_rows((name, truth[name], estimate[name], thresholds[name]) for name in truth) == {
-        "tv": {"lost": 3, "taken_by": {"lamp": 1, "fridge": 1}},
-        "lamp": {"lost": 0, "taken_by": {}},
-        "fridge": {"lost": 1, "taken_by": {"lamp": 1}},
+    thresholds = {
+        "tv": 30.0,
+        "lamp": 20.0,
+        "fridge": 45.0,
+        "heater": 250.0,
+        "pc": 40.0,
+        "kettle": 1000.0,
+    }
+    switches = NamedSwitches(ons={}, offs={"tv": np.array([1.0])}, times=np.array([1.0, 4.0]))
+    columns = ((name, truth[name], estimate[name], thresholds[name]) for name in truth)
+    assert lost_rows(columns, np.arange(6.0), switches) == {
+        "tv": {"lost": 3, "taken_by": {"lamp": 1, "fridge": 1}, "began_by": {"its OFF": 3}},
+        "lamp": {"lost": 0, "taken_by": {}, "began_by": {}},
+        "fridge": {"lost": 1, "taken_by": {"lamp": 1}, "began_by": {"not followed": 1}},
+        "heater": {"lost": 6, "taken_by": {"lamp": 2, "fridge": 1}, "began_by": {"test start": 6}},
+        "pc": {
+            "lost": 4,
+            "taken_by": {"lamp": 2},
+            "began_by": {"below threshold": 2, "another event": 2},
+        },
+        "kettle": {"lost": 1, "taken_by": {"fridge": 1}, "began_by": {"no event": 1}},
     }
 
 
