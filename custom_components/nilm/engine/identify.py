@@ -48,6 +48,11 @@ DRIFT_PRIOR = -1.0
 SESSION_S = 900.0
 
 
+def sole(appliances: set[str]) -> str | None:
+    """The one appliance of a set, None if there are none or several."""
+    return next(iter(appliances)) if len(appliances) == 1 else None
+
+
 class Identification(HiddenEdges):
     """Names each step (a state, states switching together, or unidentified) and switches the tracker."""
 
@@ -79,16 +84,14 @@ class Identification(HiddenEdges):
         self._apply(event, best)
         return []
 
-    def _session_owner(self, t: float, besides: str | None = None) -> str | None:
+    def _session_owner(self, t: float) -> str | None:
         """The appliance an unidentified ON is most likely part of, if one stands out.
 
         A multi-state appliance in its run (a state on, or one switched in the last SESSION_S) goes
         through phases the user may not have labeled (a washer's spin after its labeled heater and drum);
-        when it is the only one running (other than `besides`), an ON no signature claims is taken as one
-        of them.
+        when it is the only one running, an ON no signature claims is taken as one of them.
         """
-        owners = self._in_their_runs(t) - {besides}
-        return next(iter(owners)) if len(owners) == 1 else None
+        return sole(self._in_their_runs(t))
 
     def _in_their_runs(self, t: float) -> set[str]:
         """The multi-state appliances in their run at t: a state on, or one switched in the last SESSION_S."""

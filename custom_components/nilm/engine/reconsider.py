@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .classifier import Option, classify
-from .identify import Identification
+from .identify import Identification, sole
 from .model import Event
 from .tracker import Component, StateKey
 
@@ -146,9 +146,10 @@ class Reconsideration(Identification):
         labeled ones is as often its own long evening (a TV), and without another appliance in its run the
         state keeps it (a kettle boiling longer than it was labeled for).
         """
-        if component.power_w < ELEMENT_W or not self._in_their_runs(t) - {key[0]}:
+        others = self._in_their_runs(t) - {key[0]}
+        if component.power_w < ELEMENT_W or not others:
             return
-        self.tracker.to_unknown(key, self._session_owner(t, besides=key[0]))
+        self.tracker.to_unknown(key, sole(others))
         self._note_stale(key[0])
 
     def _judged_again_at(self, key: StateKey, component: Component) -> float | None:
