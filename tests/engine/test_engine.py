@@ -1154,8 +1154,16 @@ def test_motor_inrush_is_part_of_its_on_event() -> None:
     assert fridge.name == "fridge"
 
 
+def test_a_start_that_reads_a_third_above_its_level_is_one_on() -> None:
+    """A TV whose first readings show 140 W and that settles at 100 W 3 s later: one ON of 100 W."""
+    engine = Engine()
+    t, p, _ = levels((300, 20), (440, 3), (400, 30))
+    (on,) = engine.feed_arrays(t, p).events
+    assert (on.kind, on.dp, on.overshoot_w) == ("on", pytest.approx(100.0), pytest.approx(40.0))
+
+
 def test_a_small_fall_soon_after_a_rise_is_an_event_of_its_own() -> None:
-    """A kettle on, and 3 s later a 200 W lamp off: a fall returning less than half the rise is no inrush."""
+    """A kettle on, and 3 s later a 200 W lamp off: a fall returning under a quarter of the rise is no inrush."""
     engine = Engine()
     t, p, _ = levels((300, 20), (1300, 3), (1100, 30))
     events = engine.feed_arrays(t, p).events
