@@ -27,7 +27,7 @@ BACKFILL_ROWS = 2048
 # A fall within this many seconds of a rise that returns at least this share of it ends an inrush. A 1 s
 # reading averages a sub-second inrush with the running level, so a start often reads only a third above it
 # (a TV's backlight, a compressor): at a half, those settlings were OFFs of their own, and their starts ONs of
-# the peak's size (tracebase seeds 1-16 0.481 -> 0.491, held-out seeds 17-32 +0.005; 0.05-0.35 alike).
+# the peak's size (tracebase seeds 1-16 0.481 -> 0.490, held-out seeds 17-32 +0.005; 0.05-0.35 alike).
 INRUSH_S = 5.0
 INRUSH_RETURN_SHARE = 0.25
 
