@@ -146,8 +146,10 @@ class Reconsideration(Identification):
         labeled ones is as often its own long evening (a TV), and without another appliance in its run the
         state keeps it (a kettle boiling longer than it was labeled for).
         """
+        if component.power_w < ELEMENT_W:
+            return
         others = self._in_their_runs(t) - {key[0]}
-        if component.power_w < ELEMENT_W or not others:
+        if not others:
             return
         self.tracker.to_unknown(key, sole(others))
         self._note_stale(key[0])
