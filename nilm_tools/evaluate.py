@@ -43,6 +43,9 @@ PERSIST_SAMPLES = 3
 NAMING_PERFECT = "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)"
 # The contract's macro averages count an appliance with at least this many ON events in the test period.
 MACRO_MIN_ON_EVENTS = 3
+# A labeled start counts as showing an inrush when its overshoot is at least its step (the engine's inrush
+# feature, log(1 + overshoot / step), at log 2 or more).
+INRUSH_SHOWN = math.log(2.0)
 # A sub-meter's reading holds until its next one when they are less than this many of its usual intervals apart.
 HOLD_INTERVALS = 2.0
 LABEL_BATCH = 5
@@ -621,8 +624,9 @@ def evaluate(
         "engine_seconds": engine_s,
         "samples_per_second": float(usable.sum() / engine_s) if engine_s > 0 else float("nan"),
     }
-    # What a user would be offered to label next.
+    # What a user would be offered to label next, and what the labels taught.
     metrics["groups"] = group_quality(engine.groups(), engine.events("pending"), truth_of)
+    metrics["learned"] = learned_states(engine, names)
     if trace is not None:
         metrics["trace"] = traced
     return metrics, t_all[split:], _hold_over(estimates, usable[split:])
@@ -719,6 +723,56 @@ def identification(
             for tenth, (n, right) in sorted(calibration.items())
         ],
     }
+
+
+def learned_states(engine: Engine, names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per appliance (by its column), each state the labels taught, as the engine names events by it.
+
+    Its typical ON step and spread (W), how many labeled steps back it, the share of its labeled starts whose
+    reading caught an inrush at least the step's size, and its longest run and timeout (s) at the end of the
+    file. A state of the wrong size (a dishwasher taught only its pump's steps) or an appliance's start nobody
+    labeled shows here before it shows in the scores.
+    """
+    learned: dict[str, list[dict[str, Any]]] = {}
+    for (appliance_id, state), signature in sorted(engine.signatures.items()):
+        name = names.get(appliance_id)
+        if name is None:
+            continue
+        profile = signature.on_profile()
+        longest = engine.tracker.longest_run_s.get((appliance_id, state))
+        learned.setdefault(name, []).append(
+            {
+                "state": state,
+                "step_w": profile.power.centre,
+                "spread_w": profile.power.spread,
+                "labeled_steps": signature.count,
+                "inrush_share": sum(
+                    share for value, share in profile.inrush if value >= INRUSH_SHOWN
+                ),
+                "longest_run_s": longest,
+                "timeout_s": engine.tracker.limit_s((appliance_id, state)),
+            }
+        )
+    return dict(sorted(learned.items()))
+
+
+def format_learned(metrics: dict[str, Any]) -> str:
+    """One line per learned state: what an event is named by."""
+    lines = [
+        (
+            "what the labels taught: typical ON step and spread, labeled steps, starts with an inrush, "
+            "longest run -> timeout"
+        )
+    ]
+    for name, states in metrics["learned"].items():
+        for row in states:
+            longest = "-" if row["longest_run_s"] is None else f"{row['longest_run_s']:,.0f} s"
+            lines.append(
+                f"  {name:<22}{row['state']:<8}{row['step_w']:>8,.0f} W +- {row['spread_w']:<6,.0f}"
+                f"{row['labeled_steps']:>3} labeled {row['inrush_share']:>4.0%} inrush "
+                f"{longest:>9} -> {row['timeout_s']:,.0f} s"
+            )
+    return "\n".join(lines)
 
 
 def format_confusion(metrics: dict[str, Any]) -> str:
@@ -912,6 +966,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also print how the events still unidentified at the end group (what a user labels next)",
     )
     parser.add_argument(
+        "--learned",
+        action="store_true",
+        help="also print what the labels taught each appliance: its states' typical step, spread and "
+        "inrush, and how long a run may last",
+    )
+    parser.add_argument(
         "--trace",
         nargs=2,
         type=float,
@@ -939,6 +999,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_confusion(metrics))
     if args.groups:
         print(format_groups(metrics["groups"]))
+    if args.learned:
+        print(format_learned(metrics))
     if args.trace is not None:
         print(format_trace(metrics["trace"]))
     if args.predictions:

@@ -305,6 +305,32 @@ def test_confusion_shows_what_each_appliance_was_named(
         assert sum(row["started_by"].values()) == sum(row["ended_by"].values()) == row["false"]
 
 
+def test_learned_shows_what_the_labels_taught_each_appliance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The kettle's 2 kW and the lamp's 100 W, each learned from its five labels, with how long a run may last."""
+    data, out = _half_day_house(tmp_path)
+    assert main([str(data), "--json", str(out), "--quiet", "--learned"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads(out.read_text())
+    learned = metrics["learned"]
+    assert set(learned) == {"kettle", "lamp"}
+    for name, power in (("kettle", 2000.0), ("lamp", 100.0)):
+        (state,) = learned[name]
+        assert state["step_w"] == pytest.approx(power, rel=0.05)
+        assert state["spread_w"] < 0.05 * power
+        # Every label the simulated user gave (the lamp switched only four times while labels were given).
+        assert state["labeled_steps"] == metrics["appliances"][name]["labels"] >= 4
+        # Resistive loads: no labeled start reads above its running level.
+        assert state["inrush_share"] == 0.0
+        # The kettle boils for 150 s, the lamp shines for 600 s: a run may last a margin longer.
+        run_s = 150.0 if name == "kettle" else 600.0
+        assert state["longest_run_s"] == pytest.approx(run_s, abs=5.0)
+        assert state["timeout_s"] > state["longest_run_s"]
+        assert f"  {name:<22}on      {state['step_w']:>8,.0f} W" in printed
+    assert "what the labels taught" in printed
+
+
 def test_labeling_every_event_shows_the_score_with_the_naming_perfect(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
