@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custom_components.nilm.engine import CombinatorialEngine, Engine, EngineConfig, Event
+from custom_components.nilm.engine.classifier import inrush_feature
 from custom_components.nilm.engine.detector import Detector
 from custom_components.nilm.engine.state import MAX_NAME_LENGTH
 
@@ -43,9 +44,9 @@ PERSIST_SAMPLES = 3
 NAMING_PERFECT = "test-period events labeled from the ground truth: naming perfect (a diagnostic, not the contract)"
 # The contract's macro averages count an appliance with at least this many ON events in the test period.
 MACRO_MIN_ON_EVENTS = 3
-# A labeled start counts as showing an inrush when its overshoot is at least its step (the engine's inrush
-# feature, log(1 + overshoot / step), at log 2 or more).
-INRUSH_SHOWN = math.log(2.0)
+# A labeled start counts as showing an inrush when its overshoot is at least its step: the engine's inrush
+# feature of an overshoot the step's own size.
+INRUSH_SHOWN = inrush_feature(1.0, 1.0)
 # A sub-meter's reading holds until its next one when they are less than this many of its usual intervals apart.
 HOLD_INTERVALS = 2.0
 LABEL_BATCH = 5

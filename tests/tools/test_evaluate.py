@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from houses import house, kettle_runs, write_house
 import numpy as np
@@ -37,6 +38,15 @@ def _half_day_house(tmp_path: Path) -> tuple[Path, Path]:
     data = tmp_path / "house.csv"
     house(data, days=0.5)
     return data, tmp_path / "metrics.json"
+
+
+def _evaluated_with(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[dict[str, Any], str]:
+    """The half-day house evaluated with one of the printing flags: its metrics and what was printed."""
+    data, out = _half_day_house(tmp_path)
+    assert main([str(data), "--json", str(out), "--quiet", flag]) == 0
+    return json.loads(out.read_text()), capsys.readouterr().out
 
 
 def test_protocol_on_a_generated_house(tmp_path: Path) -> None:
@@ -277,10 +287,8 @@ def test_the_fall_that_settles_an_inrush_counts_as_detected(
 def test_confusion_shows_what_each_appliance_was_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, out = _half_day_house(tmp_path)
-    assert main([str(data), "--json", str(out), "--quiet", "--confusion"]) == 0
-    printed = capsys.readouterr().out
-    ident = json.loads(out.read_text())["identification"]
+    metrics, printed = _evaluated_with("--confusion", tmp_path, capsys)
+    ident = metrics["identification"]
     assert f"identification of test-period events: {ident['accuracy']:.3f}" in printed
     kettle = ident["confusion"]["kettle"]
     assert kettle["kettle"] >= 0.9 * sum(kettle.values())
@@ -290,13 +298,13 @@ def test_confusion_shows_what_each_appliance_was_named(
         assert f"  {tier['confidence']:.1f}-{tier['confidence'] + 0.1:.1f}" in printed
         assert f"{tier['named']:>6} events -> {share:.2f}" in printed
     assert sum(tier["named"] for tier in ident["calibration"]) > 0
-    lost = json.loads(out.read_text())["lost_rows"]
+    lost = metrics["lost_rows"]
     assert set(lost) == {"kettle", "lamp"}
     assert f"  kettle{'':<16}{lost['kettle']['lost']:>8,} rows" in printed
     assert "rows lost -> how their runs began" in printed
     for row in lost.values():
         assert sum(row["began_by"].values()) == row["lost"]
-    false = json.loads(out.read_text())["false_rows"]
+    false = metrics["false_rows"]
     assert set(false) == {"kettle", "lamp"}
     assert f"  lamp{'':<18}{false['lamp']['false']:>8,} rows" in printed
     assert "rows falsely ON -> what ended their runs" in printed
@@ -309,10 +317,7 @@ def test_learned_shows_what_the_labels_taught_each_appliance(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The kettle's 2 kW and the lamp's 100 W, each learned from its five labels, with how long a run may last."""
-    data, out = _half_day_house(tmp_path)
-    assert main([str(data), "--json", str(out), "--quiet", "--learned"]) == 0
-    printed = capsys.readouterr().out
-    metrics = json.loads(out.read_text())
+    metrics, printed = _evaluated_with("--learned", tmp_path, capsys)
     learned = metrics["learned"]
     assert set(learned) == {"kettle", "lamp"}
     for name, power in (("kettle", 2000.0), ("lamp", 100.0)):
